@@ -1,0 +1,35 @@
+# One command each: `make demo`, `make test`, `make ui`. Everything else they need is set up here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+UI_ENV := $(CURDIR)/.bc_pipeline/sandbox.env
+
+.PHONY: setup demo test ui clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/bc-pipeline demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+ui: setup
+	mkdir -p $(DAGSTER_HOME) .bc_pipeline
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/bc-pipeline sandbox serve --env-file $(UI_ENV) & sandbox=$$!; \
+	trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 100); do test -s $(UI_ENV) && break; sleep 0.2; done; \
+	set -a; . $(UI_ENV); set +a; \
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(VENV) .bc_pipeline .dagster_home

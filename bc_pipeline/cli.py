@@ -1,0 +1,138 @@
+"""The `bc-pipeline` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def main() -> None:
+    """Keep a BigCommerce store and a dotmailer account in step."""
+
+
+@main.group()
+def sandbox() -> None:
+    """Emulated BigCommerce and dotmailer APIs on 127.0.0.1, for the demo and the tests."""
+
+
+@sandbox.command("serve")
+@click.option("--bigcommerce-port", type=int, default=0, show_default=True, help="0 picks a free port.")
+@click.option("--dotmailer-port", type=int, default=0, show_default=True, help="0 picks a free port.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--customers", type=int, default=200, show_default=True)
+@click.option("--orders", type=int, default=600, show_default=True)
+@click.option("--products", type=int, default=60, show_default=True)
+@click.option("--subscribers", type=int, default=150, show_default=True)
+@click.option("--latency-ms", type=int, default=0, show_default=True)
+@click.option("--quota", type=int, default=150, show_default=True, help="BigCommerce requests per window.")
+@click.option("--window-ms", type=int, default=30000, show_default=True)
+@click.option("--activity-per-minute", type=float, default=0.0, show_default=True)
+@click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the env vars that point the pipeline at the sandbox here.")
+def sandbox_serve(bigcommerce_port, dotmailer_port, seed, customers, orders, products, subscribers, latency_ms,
+                  quota, window_ms, activity_per_minute, env_file) -> None:
+    """Run both sandbox APIs in the foreground until stopped (SIGTERM/SIGINT)."""
+    from bc_pipeline.sandbox.bigcommerce import BigCommerceSandboxConfig
+    from bc_pipeline.sandbox.dotmailer import DotmailerSandboxConfig
+    from bc_pipeline.sandbox.serve import serve_until_stopped, start_sandboxes
+
+    pair = start_sandboxes(
+        BigCommerceSandboxConfig(
+            seed=seed, customers=customers, orders=orders, products=products, subscribers=subscribers,
+            latency_ms=latency_ms, quota=quota, window_ms=window_ms, activity_per_minute=activity_per_minute,
+        ),
+        DotmailerSandboxConfig(seed=seed),
+        bigcommerce_port=bigcommerce_port,
+        dotmailer_port=dotmailer_port,
+    )
+
+    def announce(p) -> None:
+        click.echo(f"BigCommerce sandbox: {p.bigcommerce_server.url}/stores/{p.bigcommerce.config.store_hash}/v3")
+        click.echo(f"dotmailer sandbox:   {p.dotmailer_server.url}")
+        if env_file:
+            click.echo(f"environment written to {env_file}")
+
+    serve_until_stopped(pair, env_file, announce)
+
+
+def _print_summary(summary, book_names: dict[str, str | None]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    streams = Table(title="BigCommerce → DuckDB staging")
+    for column in ("stream", "rows staged this run", "rows in staging", "requests", "429s"):
+        streams.add_column(column, justify="right" if column != "stream" else "left")
+    for name, meta in sorted(summary.streams.items()):
+        streams.add_row(name, str(meta.get("rows_staged", "")), str(meta.get("dagster/row_count", "")),
+                        str(meta.get("requests", "")), str(meta.get("rate_limited_429s", "")))
+    console.print(streams)
+    books = Table(title="DuckDB → dotmailer address books")
+    for column in ("address book", "sent", "created", "updated", "failed", "removed"):
+        books.add_column(column, justify="right" if column != "address book" else "left")
+    for key, meta in sorted(summary.books.items()):
+        label = book_names.get(key) or f"{key} (none)"
+        books.add_row(label, *(str(meta.get(k, "")) for k in ("contacts_sent", "created", "updated", "failed",
+                                                               "removed_from_book")))
+    console.print(books)
+
+
+def _sync_once(full: bool) -> int:
+    from bc_pipeline.definitions import defs
+    from bc_pipeline.settings import load_settings
+    from bc_pipeline.sync_runner import run_sync
+
+    settings = load_settings()
+    summary = run_sync(defs, full=full)
+    _print_summary(summary, {"customers_book": settings.customers_address_book,
+                             "subscribers_book": settings.subscribers_address_book})
+    if not summary.success:
+        click.echo(f"sync failed: {summary.failure}", err=True)
+        return 1
+    click.echo("sync succeeded")
+    return 0
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Ignore watermarks and re-read everything.")
+def sync(full: bool) -> None:
+    """Run one sync now, in the foreground (exit status 0 only if it succeeded)."""
+    raise SystemExit(_sync_once(full))
+
+
+@main.command()
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--customers", type=int, default=200, show_default=True)
+@click.option("--orders", type=int, default=600, show_default=True)
+@click.option("--products", type=int, default=60, show_default=True)
+@click.option("--subscribers", type=int, default=150, show_default=True)
+def demo(seed, customers, orders, products, subscribers) -> None:
+    """Start both sandboxes, run a full sync against them, print a summary, stop them."""
+    import os
+    import shutil
+
+    from bc_pipeline.sandbox.bigcommerce import BigCommerceSandboxConfig
+    from bc_pipeline.sandbox.dotmailer import DotmailerSandboxConfig
+    from bc_pipeline.sandbox.serve import start_sandboxes
+    from bc_pipeline.settings import pipeline_home
+
+    home = pipeline_home() / "demo"
+    shutil.rmtree(home, ignore_errors=True)
+    pair = start_sandboxes(
+        BigCommerceSandboxConfig(seed=seed, customers=customers, orders=orders, products=products,
+                                 subscribers=subscribers),
+        DotmailerSandboxConfig(seed=seed, import_steps=1),
+    )
+    try:
+        os.environ.update(pair.env())
+        os.environ["BC_PIPELINE_HOME"] = str(home)
+        click.echo(f"sandboxes up: BigCommerce {pair.bigcommerce_server.url}, dotmailer {pair.dotmailer_server.url}")
+        status = _sync_once(full=True)
+        state = pair.dotmailer.state()
+        for book in state["address_books"]:
+            click.echo(f"dotmailer address book '{book['name']}' now holds {len(book['contacts'])} contacts")
+    finally:
+        pair.stop()
+    raise SystemExit(status)

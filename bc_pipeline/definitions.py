@@ -1,0 +1,32 @@
+"""The one Definitions object: assets, checks, jobs, schedules and resources."""
+
+import dagster as dg
+
+from bc_pipeline.assets.extract import bigcommerce_store, bigcommerce_streams
+from bc_pipeline.assets.load import customers_book, dotmailer_suppressions, subscribers_book
+from bc_pipeline.assets.transform import outbound_contact_checks, transform_contacts
+from bc_pipeline.automation import sync_every_5_minutes, sync_job
+from bc_pipeline.resources import (
+    BigCommerceResource,
+    ConnectorSettingsResource,
+    DotmailerResource,
+    WarehouseResource,
+)
+
+defs = dg.Definitions(
+    assets=[bigcommerce_streams, bigcommerce_store, dotmailer_suppressions, transform_contacts, customers_book,
+            subscribers_book],
+    asset_checks=[outbound_contact_checks],
+    jobs=[sync_job],
+    schedules=[sync_every_5_minutes],
+    resources={
+        "bigcommerce": BigCommerceResource(
+            store_hash=dg.EnvVar("BC_STORE_HASH"), access_token=dg.EnvVar("BC_ACCESS_TOKEN")
+        ),
+        "dotmailer": DotmailerResource(
+            api_user=dg.EnvVar("DOTMAILER_API_USER"), api_password=dg.EnvVar("DOTMAILER_API_PASSWORD")
+        ),
+        "warehouse": WarehouseResource(),
+        "connector": ConnectorSettingsResource(),
+    },
+)

@@ -1,0 +1,39 @@
+"""The `dotmailer` schema's state: what dotmailer holds as far as we know, and every import in flight.
+
+These tables are the memory that makes loads idempotent and crash-safe: a row is marked sent only
+after dotmailer reports its import finished, and an accepted import is recorded before it is polled,
+so a rerun resumes it instead of sending it again.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+LEDGER_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS dotmailer",
+    # Read from GET /v2/contacts/suppressed-since every sync; never re-subscribe these.
+    """CREATE TABLE IF NOT EXISTS dotmailer.suppressions (
+        email_key VARCHAR PRIMARY KEY, email VARCHAR, date_removed TIMESTAMPTZ, reason VARCHAR)""",
+    # Contacts as last sent to each address book role (customers / subscribers).
+    """CREATE TABLE IF NOT EXISTS dotmailer.book_members (
+        book VARCHAR, email_key VARCHAR, email VARCHAR, contact_id BIGINT, sent_hash VARCHAR,
+        sent_at TIMESTAMPTZ, import_id VARCHAR, PRIMARY KEY (book, email_key))""",
+    # dotmailer contact ids, whichever book brought them; enrolment needs them.
+    """CREATE TABLE IF NOT EXISTS dotmailer.contact_ids (
+        email_key VARCHAR PRIMARY KEY, contact_id BIGINT NOT NULL, first_seen TIMESTAMPTZ)""",
+    """CREATE TABLE IF NOT EXISTS dotmailer.contact_imports (
+        import_id VARCHAR PRIMARY KEY, book VARCHAR, accepted_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+        status VARCHAR, contacts INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS dotmailer.contact_import_rows (
+        import_id VARCHAR, book VARCHAR, email_key VARCHAR, email VARCHAR, hash VARCHAR,
+        PRIMARY KEY (import_id, email_key))""",
+    # The last failure per contact and book; cleared when a later send succeeds.
+    """CREATE TABLE IF NOT EXISTS dotmailer.load_failures (
+        book VARCHAR, email_key VARCHAR, email VARCHAR, hash VARCHAR, failure_code VARCHAR, reason VARCHAR,
+        import_id VARCHAR, failed_at TIMESTAMPTZ, PRIMARY KEY (book, email_key))""",
+)
+
+
+def ensure_ledger(conn: duckdb.DuckDBPyConnection) -> None:
+    for statement in LEDGER_DDL:
+        conn.execute(statement)

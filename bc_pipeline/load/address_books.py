@@ -1,0 +1,216 @@
+"""Load `dotmailer.outbound_contacts` into a dotmailer address book: only what changed, nothing lost.
+
+A contact is marked sent (its hash recorded in `dotmailer.book_members`) only after dotmailer reports
+the import finished. Each accepted import is written to the ledger before it is polled, so a run that
+dies mid-import resumes it next time instead of sending it again. Contacts that left the book's
+outbound set (consent withdrawn, customer deleted) are removed from the book.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from bc_pipeline.dotmailer.address_books import remove_contacts_from_book
+from bc_pipeline.dotmailer.client import DotmailerClient
+from bc_pipeline.dotmailer.contacts import ContactImportReport, import_contacts, resume_contact_import
+from bc_pipeline.transform.contacts import SUBSCRIBERS_BOOK
+
+# Failures that sending the same data again cannot fix; they wait for the contact to change.
+PERMANENT_FAILURES = ("InvalidEmail", "GloballySuppressed", "SuppressedByDomain", "missingEmail", "tooLarge")
+
+READ_BATCH = 5_000
+
+
+@dataclass
+class BookLoadResult:
+    book: str
+    book_id: int
+    sent: int = 0
+    created: int = 0
+    updated: int = 0
+    failed: int = 0
+    pending: int = 0
+    removed: int = 0
+    resumed_imports: int = 0
+    import_ids: list[str] = field(default_factory=list)
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def load_address_book(
+    conn: duckdb.DuckDBPyConnection,
+    client: DotmailerClient,
+    book: str,
+    book_id: int,
+    *,
+    poll_interval: float = 5.0,
+    max_chunk_bytes: int | None = None,
+) -> BookLoadResult:
+    result = BookLoadResult(book=book, book_id=book_id)
+    _resume_open_imports(conn, client, book, result, poll_interval)
+    _stage_pending(conn, book)
+    result.sent = conn.execute("SELECT count(*) FROM dotmailer.pending_contacts WHERE book = ?", [book]).fetchone()[0]
+    if result.sent:
+        options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
+        report = import_contacts(
+            client,
+            _pending_contacts(conn, book, book_id),
+            poll_interval=poll_interval,
+            on_accepted=lambda import_id, emails: _record_accepted(conn, book, import_id, emails),
+            **options,
+        )
+        _apply_report(conn, book, report, result)
+    result.removed = _remove_departed(conn, client, book, book_id, poll_interval)
+    return result
+
+
+def _resume_open_imports(conn, client, book: str, result: BookLoadResult, poll_interval: float) -> None:
+    open_imports = conn.execute(
+        "SELECT import_id FROM dotmailer.contact_imports WHERE book = ? AND finished_at IS NULL ORDER BY accepted_at",
+        [book],
+    ).fetchall()
+    for (import_id,) in open_imports:
+        emails = [
+            row[0]
+            for row in conn.execute(
+                "SELECT email FROM dotmailer.contact_import_rows WHERE import_id = ?", [import_id]
+            ).fetchall()
+        ]
+        report = resume_contact_import(client, import_id, emails, poll_interval=poll_interval)
+        _apply_report(conn, book, report, result)
+        result.resumed_imports += 1
+
+
+def _stage_pending(conn: duckdb.DuckDBPyConnection, book: str) -> None:
+    """Outbound rows whose hash differs from what the book last accepted, minus hopeless retries."""
+    # A real table, not a temp one: the reader in _pending_contacts is another connection.
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS dotmailer.pending_contacts (
+               book VARCHAR, email_key VARCHAR, email VARCHAR, data_fields VARCHAR, hash VARCHAR)"""
+    )
+    conn.execute("DELETE FROM dotmailer.pending_contacts WHERE book = ?", [book])
+    conn.execute(
+        """
+        INSERT INTO dotmailer.pending_contacts
+        SELECT o.book, o.email_key, o.email, o.data_fields::VARCHAR AS data_fields, o.hash
+        FROM dotmailer.outbound_contacts o
+        LEFT JOIN dotmailer.book_members m ON m.book = o.book AND m.email_key = o.email_key
+        LEFT JOIN dotmailer.load_failures f ON f.book = o.book AND f.email_key = o.email_key
+        WHERE o.book = ? AND m.sent_hash IS DISTINCT FROM o.hash
+          AND NOT (f.hash IS NOT DISTINCT FROM o.hash AND list_contains(?, f.failure_code))
+        """,
+        [book, list(PERMANENT_FAILURES)],
+    )
+
+
+def _pending_contacts(conn: duckdb.DuckDBPyConnection, book: str, book_id: int) -> Iterator[dict]:
+    # A cursor of its own: the ledger writes in on_accepted go through `conn` meanwhile.
+    reader = conn.cursor()
+    batches = reader.sql(
+        "SELECT email, data_fields FROM dotmailer.pending_contacts WHERE book = $book ORDER BY email_key",
+        params={"book": book},
+    ).to_arrow_reader(READ_BATCH)
+    subscribed = {"status": "subscribed", "opt_in_type": "single"} if book == SUBSCRIBERS_BOOK else {}
+    for batch in batches:
+        for email, data_fields in zip(batch.column("email").to_pylist(), batch.column("data_fields").to_pylist()):
+            yield {"email": email, "data_fields": json.loads(data_fields), "lists": [book_id], **subscribed}
+
+
+def _record_accepted(conn: duckdb.DuckDBPyConnection, book: str, import_id: str, emails: list[str]) -> None:
+    conn.execute("BEGIN")
+    conn.execute(
+        "INSERT INTO dotmailer.contact_imports VALUES (?, ?, now(), NULL, 'accepted', ?)",
+        [import_id, book, len(emails)],
+    )
+    conn.execute(
+        """INSERT INTO dotmailer.contact_import_rows
+           SELECT import_id, book, email_key, email, hash FROM (SELECT ? AS import_id, * FROM dotmailer.pending_contacts)
+           WHERE book = ? AND email IN (SELECT unnest(?::VARCHAR[]))""",
+        [import_id, book, emails],
+    )
+    conn.execute("COMMIT")
+
+
+def _apply_report(conn: duckdb.DuckDBPyConnection, book: str, report: ContactImportReport, result: BookLoadResult):
+    if not report.results:
+        return
+    outcomes = pd.DataFrame(
+        {
+            "email": [r.email for r in report.results],
+            "outcome": [r.outcome for r in report.results],
+            "contact_id": pd.array([r.contact_id for r in report.results], dtype="Int64"),
+            "failure_code": [r.failure_code for r in report.results],
+            "reason": [r.reason for r in report.results],
+            "import_id": [r.import_id for r in report.results],
+        }
+    )
+    conn.register("import_report", outcomes)
+    conn.execute("BEGIN")
+    # The hash sent is the one recorded when dotmailer accepted the import, not today's.
+    conn.execute(
+        """CREATE OR REPLACE TEMP TABLE import_outcomes AS
+           SELECT lower(trim(o.email)) AS email_key, o.*, r.hash
+           FROM import_report o
+           LEFT JOIN dotmailer.contact_import_rows r ON r.import_id = o.import_id AND r.email = o.email""",
+    )
+    conn.execute(
+        """INSERT OR REPLACE INTO dotmailer.book_members
+           SELECT ?, email_key, email, contact_id, hash, now(), import_id
+           FROM import_outcomes WHERE outcome IN ('created', 'updated')""",
+        [book],
+    )
+    conn.execute(
+        """INSERT OR IGNORE INTO dotmailer.contact_ids
+           SELECT email_key, contact_id, now() FROM import_outcomes
+           WHERE outcome IN ('created', 'updated') AND contact_id IS NOT NULL""",
+    )
+    conn.execute(
+        """DELETE FROM dotmailer.load_failures WHERE book = ?
+           AND email_key IN (SELECT email_key FROM import_outcomes WHERE outcome IN ('created', 'updated'))""",
+        [book],
+    )
+    conn.execute(
+        """INSERT OR REPLACE INTO dotmailer.load_failures
+           SELECT ?, email_key, email, hash, failure_code, reason, import_id, now()
+           FROM import_outcomes WHERE outcome = 'failed'""",
+        [book],
+    )
+    conn.execute(
+        """UPDATE dotmailer.contact_imports SET finished_at = now(), status = 'finished'
+           WHERE import_id IN (SELECT import_id FROM import_outcomes WHERE outcome <> 'pending')""",
+    )
+    conn.execute("COMMIT")
+    conn.unregister("import_report")
+    result.import_ids.extend(sorted({r.import_id for r in report.results if r.import_id}))
+    result.created += len(report.with_outcome("created"))
+    result.updated += len(report.with_outcome("updated"))
+    result.pending += len(report.pending)
+    for failure in report.failed:
+        result.failed += 1
+        code = failure.failure_code or "unknown"
+        result.failure_reasons[code] = result.failure_reasons.get(code, 0) + 1
+
+
+def _remove_departed(conn, client: DotmailerClient, book: str, book_id: int, poll_interval: float) -> int:
+    departed = conn.execute(
+        """SELECT m.email_key, coalesce(m.contact_id, i.contact_id) AS contact_id
+           FROM dotmailer.book_members m
+           LEFT JOIN dotmailer.contact_ids i USING (email_key)
+           WHERE m.book = ? AND NOT EXISTS (
+               SELECT 1 FROM dotmailer.outbound_contacts o WHERE o.book = m.book AND o.email_key = m.email_key)""",
+        [book],
+    ).fetchall()
+    if not departed:
+        return 0
+    removable = [contact_id for _, contact_id in departed if contact_id is not None]
+    if removable:
+        remove_contacts_from_book(client, book_id, removable, poll_interval=poll_interval)
+    conn.execute(
+        "DELETE FROM dotmailer.book_members WHERE book = ? AND email_key IN (SELECT unnest(?::VARCHAR[]))",
+        [book, [email_key for email_key, _ in departed]],
+    )
+    return len(departed)

@@ -1,0 +1,53 @@
+"""Run one sync in this process ("Sync now"), and summarise what it moved."""
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from bc_pipeline.automation import SYNC_JOB, current_partition_key
+
+STREAM_STEP = "bigcommerce_streams"
+
+
+@dataclass
+class SyncSummary:
+    success: bool
+    run_id: str
+    streams: dict[str, dict] = field(default_factory=dict)
+    books: dict[str, dict] = field(default_factory=dict)
+    failure: str | None = None
+
+
+def _value(entry) -> object:
+    return getattr(entry, "value", entry)
+
+
+def _root_cause(error) -> str:
+    # Dagster wraps the user's exception; its own message is what says what to fix.
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
+def run_sync(defs: dg.Definitions, *, full: bool = False, instance: dg.DagsterInstance | None = None) -> SyncSummary:
+    job = defs.resolve_job_def(SYNC_JOB)
+    run_config = {"ops": {STREAM_STEP: {"config": {"full": full}}}}
+    result = job.execute_in_process(
+        run_config=run_config,
+        partition_key=current_partition_key(),
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    summary = SyncSummary(success=result.success, run_id=result.run_id)
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        group, name = materialization.asset_key.path[0], materialization.asset_key.path[-1]
+        metadata = {key: _value(value) for key, value in materialization.metadata.items()}
+        if group == "bigcommerce":
+            summary.streams[name] = metadata
+        elif name.endswith("_book"):
+            summary.books[name] = metadata
+    failures = [event for event in result.all_events if event.is_step_failure]
+    if failures:
+        summary.failure = "; ".join(f"{event.step_key}: {_root_cause(event.step_failure_data.error)}" for event in failures)
+    return summary

@@ -1,0 +1,24 @@
+"""Fixtures shared by the whole suite: the official API specs and sandbox servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _specs_dir() -> Path:
+    # CI lays shared/ beside the clone; the project never copies the official documents.
+    configured = os.environ.get("BC_PIPELINE_SPECS_DIR")
+    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "specs"
+
+
+@pytest.fixture(scope="session")
+def specs_dir() -> Path:
+    path = _specs_dir()
+    if not (path / "bigcommerce").is_dir() or not (path / "dotdigital").is_dir():
+        pytest.fail(f"official API specs not found at {path}: set BC_PIPELINE_SPECS_DIR")
+    return path
