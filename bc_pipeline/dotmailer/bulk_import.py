@@ -1,0 +1,178 @@
+"""What the contacts and Insight bulk imports share: JSON bodies cut under a byte limit, and a window of
+imports kept running at dotmailer's concurrency limit while their status is polled."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from bc_pipeline.dotmailer.client import DotmailerClient
+from bc_pipeline.dotmailer.errors import DotmailerApiError, DotmailerAuthError, InsightNotEnabled, RateLimited
+
+# dotmailer accepts 50 MB per request; the margin absorbs headers and any re-encoding on the way.
+DEFAULT_MAX_CHUNK_BYTES = 45 * 1024 * 1024
+
+Item = TypeVar("Item")
+
+
+def encode_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON, the exact bytes later sent, so a chunk's size is known before it goes."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode("utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"cannot send a {type(value).__name__} to dotmailer as JSON")
+
+
+@dataclass(frozen=True)
+class Chunk(Generic[Item]):
+    items: list[Item]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class ImportChunkOutcome:
+    """How one import request ended: dotmailer's final status, or why it never ran.
+
+    `status` is dotmailer's status (Finished, Complete, RejectedByWatchdog, Failed, ExceedsAllowedContactLimit …),
+    `NotFinished` when polling stopped before dotmailer did (resume with the import id), or `Refused` when
+    dotmailer turned the request down (see `detail`).
+    """
+
+    import_id: str | None
+    status: str
+    item_count: int
+    detail: str | None = None
+
+
+def build_chunks(
+    encoded_items: Iterable[tuple[Item, bytes]],
+    *,
+    head: bytes,
+    tail: bytes,
+    max_bytes: int,
+    max_items: int,
+    on_oversized: Callable[[Item, int], None],
+) -> Iterator[Chunk[Item]]:
+    """Group items into bodies `head + item,item,… + tail` that never exceed `max_bytes` or `max_items`.
+
+    An item too big to travel even alone goes to `on_oversized` instead of a chunk.
+    """
+    envelope = len(head) + len(tail)
+    items: list[Item] = []
+    parts: list[bytes] = []
+    size = envelope
+    for item, encoded in encoded_items:
+        if envelope + len(encoded) > max_bytes:
+            on_oversized(item, envelope + len(encoded))
+            continue
+        separator = 1 if parts else 0
+        if parts and (size + separator + len(encoded) > max_bytes or len(items) >= max_items):
+            yield Chunk(items, head + b",".join(parts) + tail)
+            items, parts, size, separator = [], [], envelope, 0
+        items.append(item)
+        parts.append(encoded)
+        size += separator + len(encoded)
+    if parts:
+        yield Chunk(items, head + b",".join(parts) + tail)
+
+
+@dataclass
+class _ActiveImport(Generic[Item]):
+    chunk: Chunk[Item]
+    import_id: str
+    deadline: float
+
+
+def run_import_window(
+    client: DotmailerClient,
+    chunks: Iterable[Chunk[Item]],
+    *,
+    submit: Callable[[Chunk[Item]], str],
+    finished_status: Callable[[str], dict[str, Any] | None],
+    max_active: int,
+    poll_interval: float,
+    poll_timeout: float,
+) -> Iterator[tuple[Chunk[Item], str | None, dict[str, Any] | None, DotmailerApiError | None]]:
+    """Submit chunks keeping at most `max_active` imports running; yield each as it ends.
+
+    `submit` must raise RateLimited on HTTP 429 (call with `wait_on_rate_limit=False`): the chunk then waits
+    for one of the running imports to end.
+
+    Yields `(chunk, import_id, final_status, refusal)`: `final_status` is None when the import was still running
+    at `poll_timeout`; `refusal` is set (and `import_id` None) when dotmailer refused that one request, which
+    must not stop the others. Credentials or a disabled feature refuse every chunk alike, so those propagate.
+    """
+    if max_active < 1:
+        raise ValueError("at least one import must be allowed to run")
+    pending = iter(chunks)
+    held: Chunk[Item] | None = None
+    active: list[_ActiveImport[Item]] = []
+    exhausted = False
+    busy_waits = 0
+    while True:
+        while not exhausted and len(active) < max_active:
+            chunk = held if held is not None else next(pending, None)
+            held = None
+            if chunk is None:
+                exhausted = True
+                break
+            try:
+                import_id = submit(chunk)
+            except RateLimited as busy:
+                # dotmailer is full (its active-import limit is shared with any other integration):
+                # keep the chunk and let running imports finish rather than hammer it.
+                held = chunk
+                if not active:
+                    busy_waits += 1
+                    client.pause_after_rate_limit(busy.operation, busy.reset_seconds, busy_waits)
+                break
+            except (DotmailerAuthError, InsightNotEnabled):
+                raise
+            except DotmailerApiError as refusal:
+                yield chunk, None, None, refusal
+                continue
+            busy_waits = 0
+            active.append(_ActiveImport(chunk, import_id, client.monotonic() + poll_timeout))
+        if not active:
+            if held is None:
+                return
+            continue
+        client.sleep(poll_interval)
+        still_running: list[_ActiveImport[Item]] = []
+        for entry in active:
+            status = finished_status(entry.import_id)
+            if status is not None:
+                yield entry.chunk, entry.import_id, status, None
+            elif client.monotonic() >= entry.deadline:
+                yield entry.chunk, entry.import_id, None, None
+            else:
+                still_running.append(entry)
+        active = still_running
+
+
+def poll_until_finished(
+    client: DotmailerClient,
+    import_id: str,
+    *,
+    finished_status: Callable[[str], dict[str, Any] | None],
+    poll_interval: float,
+    poll_timeout: float,
+) -> dict[str, Any] | None:
+    """The final status of an import accepted earlier, or None if it is still running at `poll_timeout`."""
+    deadline = client.monotonic() + poll_timeout
+    while True:
+        status = finished_status(import_id)
+        if status is not None:
+            return status
+        if client.monotonic() >= deadline:
+            return None
+        client.sleep(poll_interval)
