@@ -136,3 +136,104 @@ def demo(seed, customers, orders, products, subscribers) -> None:
     finally:
         pair.stop()
     raise SystemExit(status)
+
+
+@main.group()
+def mapping() -> None:
+    """The field mapping from BigCommerce to dotmailer data fields (connector.yaml: field_mapping)."""
+
+
+@mapping.command("show")
+def mapping_show() -> None:
+    """Print the mapping in force and every source a mapping can use."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bc_pipeline.settings import load_settings
+    from bc_pipeline.transform.contact_sources import CONTACT_SOURCES
+
+    settings = _settings_or_exit(load_settings)
+    mapped = Table(title="Field mapping (dotmailer data field ← BigCommerce source)")
+    for column in ("data field", "source", "type"):
+        mapped.add_column(column)
+    for target, source in sorted(settings.field_mapping.items()):
+        mapped.add_row(target, source, CONTACT_SOURCES[source].data_type)
+    sources = Table(title="Available sources")
+    for column in ("source", "type", "what it is"):
+        sources.add_column(column)
+    for source in CONTACT_SOURCES.values():
+        sources.add_row(source.name, source.data_type, source.description)
+    Console().print(mapped, sources)
+
+
+@mapping.command("validate")
+@click.option("--offline", is_flag=True, help="Check connector.yaml only, without asking dotmailer.")
+def mapping_validate(offline: bool) -> None:
+    """Check the mapping, and (unless --offline) that it fits the dotmailer account's data fields."""
+    from bc_pipeline.load.data_fields import check_mapping
+    from bc_pipeline.settings import load_settings
+
+    settings = _settings_or_exit(load_settings)
+    click.echo(f"connector.yaml maps {len(settings.field_mapping)} data fields: names and sources are valid")
+    if offline:
+        return
+    check = check_mapping(_dotmailer_client(), settings.field_mapping, create_missing=False)
+    if check.problems:
+        click.echo("the mapping does not fit this dotmailer account:", err=True)
+        for problem in check.problems:
+            click.echo(f"  - {problem}", err=True)
+        raise SystemExit(1)
+    click.echo("every mapped data field exists in dotmailer with a fitting type")
+
+
+def _settings_or_exit(load):
+    from bc_pipeline.settings import SettingsError
+
+    try:
+        return load()
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(2) from None
+
+
+def _dotmailer_client():
+    import os
+
+    from bc_pipeline.resources import DotmailerResource
+
+    missing = [name for name in ("DOTMAILER_API_USER", "DOTMAILER_API_PASSWORD") if not os.environ.get(name)]
+    if missing:
+        click.echo(f"set {' and '.join(missing)} (or run `bc-pipeline connect`)", err=True)
+        raise SystemExit(2)
+    return DotmailerResource(
+        api_user=os.environ["DOTMAILER_API_USER"], api_password=os.environ["DOTMAILER_API_PASSWORD"]
+    ).client()
+
+
+@main.group()
+def webhooks() -> None:
+    """The receiver for BigCommerce webhooks (deletes, archived orders, abandoned carts)."""
+
+
+@webhooks.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="TLS certificate; BigCommerce delivers only to https on port 443.")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), default=None)
+def webhooks_serve(host: str, port: int, certfile, keyfile) -> None:
+    """Receive webhooks into the inbox ($BC_PIPELINE_HOME/inbox.sqlite); needs $BC_WEBHOOK_SECRET."""
+    import os
+
+    from bc_pipeline.settings import pipeline_home
+    from bc_pipeline.webhooks import serve_receiver
+
+    secret = os.environ.get("BC_WEBHOOK_SECRET")
+    if not secret:
+        click.echo("set BC_WEBHOOK_SECRET (written to .env by `bc-pipeline connect --webhook-url`)", err=True)
+        raise SystemExit(2)
+    serve_receiver(host, port, pipeline_home() / "inbox.sqlite", secret, ssl_certfile=certfile, ssl_keyfile=keyfile)
+
+
+if __name__ == "__main__":
+    main()

@@ -22,3 +22,7 @@ def specs_dir() -> Path:
     if not (path / "bigcommerce").is_dir() or not (path / "dotdigital").is_dir():
         pytest.fail(f"official API specs not found at {path}: set BC_PIPELINE_SPECS_DIR")
     return path
+
+
+# The connected-pipeline fixture (`sandboxes`) is shared by several test folders.
+from bc_pipeline_tests.pipeline.conftest import sandboxes  # noqa: E402,F401

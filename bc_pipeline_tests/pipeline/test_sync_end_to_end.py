@@ -1,0 +1,75 @@
+"""A whole sync against both sandboxes: DuckDB staging and dotmailer books match the store's export."""
+
+import duckdb
+
+from bc_pipeline.definitions import defs
+from bc_pipeline.settings import pipeline_home
+from bc_pipeline.sync_runner import run_sync
+from bc_pipeline_tests.pipeline.expected import (
+    PLAUSIBLE_EMAIL,
+    book_members,
+    consented_subscribers,
+    key,
+    store_contacts,
+)
+
+
+def _warehouse() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(pipeline_home() / "warehouse.duckdb"), read_only=True)
+
+
+def test_full_sync_matches_the_store(sandboxes):
+    summary = run_sync(defs)
+    assert summary.success, summary.failure
+
+    exported = {c["id"]: c for c in sandboxes.bigcommerce.export("customers")}
+    with _warehouse() as conn:
+        staged = dict(conn.execute("SELECT id, email FROM bigcommerce.customers").fetchall())
+        rejected = dict(conn.execute("SELECT email_key, reason FROM dotmailer.rejected_contacts").fetchall())
+    assert staged == {cid: c["email"] for cid, c in exported.items()}
+
+    for email_key, reason in rejected.items():
+        assert reason and not PLAUSIBLE_EMAIL.fullmatch(email_key), (email_key, reason)
+
+    customers_book = book_members(sandboxes.dotmailer, "Store customers")
+    assert set(customers_book) == store_contacts(sandboxes.bigcommerce) - set(rejected)
+    subscribers_book = book_members(sandboxes.dotmailer, "Store subscribers")
+    assert set(subscribers_book) == consented_subscribers(sandboxes.bigcommerce) - set(rejected)
+
+    for customer in exported.values():
+        contact = customers_book.get(key(customer["email"]))
+        if contact and customer["first_name"].strip():
+            assert contact["dataFields"]["FIRSTNAME"] == customer["first_name"].strip()
+            assert contact["dataFields"]["LASTNAME"] == (customer["last_name"].strip() or None)
+
+
+def test_a_sync_with_no_change_sends_nothing(sandboxes):
+    assert run_sync(defs).success
+    imports_before = sandboxes.dotmailer.stats()["requests"]
+
+    second = run_sync(defs)
+
+    assert second.success, second.failure
+    assert all(meta["contacts_sent"] == 0 for meta in second.books.values())
+    assert {name: meta["rows_staged"] for name, meta in second.streams.items() if name != "store"} == {
+        "customers": 0, "orders": 0, "products": 0, "subscribers": 0}
+    imports_after = sandboxes.dotmailer.stats()["requests"]
+    assert {k: v for k, v in imports_after.items() if "import" in k} == {
+        k: v for k, v in imports_before.items() if "import" in k}
+
+
+def test_withdrawn_consent_leaves_the_subscribers_book(sandboxes):
+    assert run_sync(defs).success
+    subscribed = [s for s in sandboxes.bigcommerce.export("subscribers") if "marketing_newsletter" in s["consents"]
+                  and PLAUSIBLE_EMAIL.fullmatch(key(s["email"]))]
+    leaving = subscribed[0]
+    sandboxes.bigcommerce.clock.advance(60)
+    sandboxes.bigcommerce.load({"subscribers": [{**leaving, "consents": [],
+                                                 "date_modified": sandboxes.bigcommerce.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")}]})
+
+    summary = run_sync(defs)
+
+    assert summary.success, summary.failure
+    assert key(leaving["email"]) not in book_members(sandboxes.dotmailer, "Store subscribers")
+    assert key(leaving["email"]) in book_members(sandboxes.dotmailer, "Store customers")
+    assert summary.books["subscribers_book"]["removed_from_book"] == 1

@@ -1,0 +1,59 @@
+"""The `bc-pipeline` command as a user runs it: real processes, real servers."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from dotenv import dotenv_values
+
+BC_PIPELINE = [sys.executable, "-m", "bc_pipeline.cli"]
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.stat().st_size):
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, "sandbox did not write its env file"
+        time.sleep(0.1)
+
+
+def test_sandbox_serve_writes_its_env_and_stops_on_sigterm(tmp_path):
+    env_file = tmp_path / "sandbox.env"
+    process = subprocess.Popen(
+        [*BC_PIPELINE, "sandbox", "serve", "--customers", "30", "--orders", "60", "--env-file", str(env_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait_for(env_file, process)
+        env = dotenv_values(env_file)
+        assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+        for base in (env["BC_API_BASE_URL"], env["DOTMAILER_API_BASE_URL"]):
+            assert requests.get(f"{base}/_sandbox/stats", timeout=5).json()["total_requests"] == 0
+        customers = requests.get(
+            f"{env['BC_API_BASE_URL']}/stores/{env['BC_STORE_HASH']}/v3/customers",
+            headers={"X-Auth-Token": env["BC_ACCESS_TOKEN"]}, timeout=5,
+        ).json()
+        assert customers["meta"]["pagination"]["total"] == 30
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    assert not env_file.exists()
+
+
+def test_sync_exits_zero_on_success_and_non_zero_with_a_plain_reason(sandboxes, tmp_path):
+    env = {**os.environ}
+    ok = subprocess.run([*BC_PIPELINE, "sync"], env=env, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    assert "sync succeeded" in ok.stdout
+    assert "Store customers" in ok.stdout
+
+    env["BC_ACCESS_TOKEN"] = "a-wrong-token-0123456789"
+    failed = subprocess.run([*BC_PIPELINE, "sync"], env=env, capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1
+    assert "sync failed" in failed.stderr
+    assert "token" in failed.stderr.lower()
+    assert "a-wrong-token-0123456789" not in failed.stdout + failed.stderr
