@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from bc_pipeline.cli_connection import connect, disconnect, smtp_check, status
+
 
 @click.group()
 def main() -> None:
@@ -234,6 +236,9 @@ def webhooks_serve(host: str, port: int, certfile, keyfile) -> None:
         raise SystemExit(2)
     serve_receiver(host, port, pipeline_home() / "inbox.sqlite", secret, ssl_certfile=certfile, ssl_keyfile=keyfile)
 
+
+for _command in (connect, disconnect, status, smtp_check):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

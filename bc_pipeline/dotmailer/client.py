@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from bc_pipeline.connection_marker import ensure_connected
 from bc_pipeline.dotmailer.account import AccountInfo
 from bc_pipeline.dotmailer.errors import (
     DotmailerApiError,
@@ -259,6 +260,8 @@ class DotmailerClient:
         failures = 0
         rate_limit_waits = 0
         while True:
+            # Checked before every attempt, retries included: a disconnect stops a run at its next request.
+            ensure_connected()
             try:
                 response = self._session.request(
                     method, url, params=params, data=body, headers=headers, timeout=self._timeout,
