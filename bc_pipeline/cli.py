@@ -74,11 +74,20 @@ def _print_summary(summary, book_names: dict[str, str | None]) -> None:
     books = Table(title="DuckDB → dotmailer address books")
     for column in ("address book", "sent", "created", "updated", "failed", "removed"):
         books.add_column(column, justify="right" if column != "address book" else "left")
-    for key, meta in sorted(summary.books.items()):
-        label = book_names.get(key) or f"{key} (none)"
-        books.add_row(label, *(str(meta.get(k, "")) for k in ("contacts_sent", "created", "updated", "failed",
-                                                               "removed_from_book")))
-    console.print(books)
+    insight = Table(title="DuckDB → dotmailer Insight")
+    for column in ("collection", "sent", "imported", "deleted", "failed", "records held"):
+        insight.add_column(column, justify="right" if column != "collection" else "left")
+    for key, meta in sorted(summary.loads.items()):
+        if key.endswith("_book"):
+            label = book_names.get(key) or f"{key} (none)"
+            books.add_row(label, *(str(meta.get(k, "")) for k in ("contacts_sent", "created", "updated", "failed",
+                                                                   "removed_from_book")))
+        elif meta.get("insight_enabled") is False:
+            insight.add_row(key, "Insight is not enabled on this dotmailer account", "", "", "", "")
+        else:
+            insight.add_row(key, *(str(meta.get(k, "")) for k in ("sent", "imported", "deleted", "failed",
+                                                                   "records_in_collection")))
+    console.print(books, insight)
 
 
 def _sync_once(full: bool) -> int:

@@ -46,7 +46,7 @@ class DotmailerResource(dg.ConfigurableResource):
     api_user: str
     api_password: str = Field(json_schema_extra=SECRET)
     base_url: str | None = Field(default=None, description="Defaults to $DOTMAILER_API_BASE_URL, else discovered.")
-    import_poll_seconds: float = 2.0
+    import_poll_seconds: float = 10.0
 
     def client(self) -> DotmailerClient:
         base = self.base_url or os.environ.get("DOTMAILER_API_BASE_URL") or None

@@ -14,7 +14,7 @@ class SyncSummary:
     success: bool
     run_id: str
     streams: dict[str, dict] = field(default_factory=dict)
-    books: dict[str, dict] = field(default_factory=dict)
+    loads: dict[str, dict] = field(default_factory=dict)  # address books and Insight collections
     failure: str | None = None
 
 
@@ -45,8 +45,8 @@ def run_sync(defs: dg.Definitions, *, full: bool = False, instance: dg.DagsterIn
         metadata = {key: _value(value) for key, value in materialization.metadata.items()}
         if group == "bigcommerce":
             summary.streams[name] = metadata
-        elif name.endswith("_book"):
-            summary.books[name] = metadata
+        elif group == "dotmailer" and name != "suppressions":
+            summary.loads[name] = metadata
     failures = [event for event in result.all_events if event.is_step_failure]
     if failures:
         summary.failure = "; ".join(f"{event.step_key}: {_root_cause(event.step_failure_data.error)}" for event in failures)

@@ -85,6 +85,18 @@ def build_chunks(
         yield Chunk(items, head + b",".join(parts) + tail)
 
 
+FIRST_POLL_SECONDS = 0.25
+
+
+def poll_waits(poll_interval: float) -> Iterator[float]:
+    """Waits between status polls: short at first, since a small import finishes in a moment, then
+    doubling up to `poll_interval` so a long import is not polled more than dotmailer advises."""
+    wait = min(FIRST_POLL_SECONDS, poll_interval)
+    while True:
+        yield wait
+        wait = min(wait * 2, poll_interval)
+
+
 @dataclass
 class _ActiveImport(Generic[Item]):
     chunk: Chunk[Item]
@@ -118,6 +130,7 @@ def run_import_window(
     active: list[_ActiveImport[Item]] = []
     exhausted = False
     busy_waits = 0
+    waits = poll_waits(poll_interval)
     while True:
         while not exhausted and len(active) < max_active:
             chunk = held if held is not None else next(pending, None)
@@ -146,7 +159,7 @@ def run_import_window(
             if held is None:
                 return
             continue
-        client.sleep(poll_interval)
+        client.sleep(next(waits))
         still_running: list[_ActiveImport[Item]] = []
         for entry in active:
             status = finished_status(entry.import_id)
@@ -169,10 +182,11 @@ def poll_until_finished(
 ) -> dict[str, Any] | None:
     """The final status of an import accepted earlier, or None if it is still running at `poll_timeout`."""
     deadline = client.monotonic() + poll_timeout
+    waits = poll_waits(poll_interval)
     while True:
         status = finished_status(import_id)
         if status is not None:
             return status
         if client.monotonic() >= deadline:
             return None
-        client.sleep(poll_interval)
+        client.sleep(next(waits))

@@ -51,15 +51,16 @@ order_stats AS (
     SELECT email_key, count(*) AS order_count, sum(total_inc_tax) AS total_spend,
            round(avg(total_inc_tax), 2) AS average_order_value,
            min(date_created) AS first_order_date, max(date_created) AS last_order_date,
-           arg_max(id, date_created) AS last_order_id
+           arg_max(id, (coalesce(date_created, date_modified), id)) AS last_order_id
     FROM counted_orders WHERE coalesce(email_key, '') <> ''
     GROUP BY email_key
 ),
 guests AS (
+    -- arg_max skips rows whose ordering value is NULL, so an order without a date still counts.
     SELECT email_key,
-           arg_max(trim(billing_email), date_created) AS email,
-           arg_max(nullif(trim(billing_first_name), ''), date_created) AS first_name,
-           arg_max(nullif(trim(billing_last_name), ''), date_created) AS last_name
+           arg_max(trim(billing_email), (coalesce(date_created, date_modified), id)) AS email,
+           arg_max(nullif(trim(billing_first_name), ''), (coalesce(date_created, date_modified), id)) AS first_name,
+           arg_max(nullif(trim(billing_last_name), ''), (coalesce(date_created, date_modified), id)) AS last_name
     FROM counted_orders
     WHERE customer_id = 0 AND coalesce(email_key, '') <> ''
     GROUP BY email_key

@@ -1,0 +1,35 @@
+"""The Insight loads' memory in schema `dotmailer`: what each collection holds, imports in flight, failures.
+
+A record is written to `insight_records` only after dotmailer reports its import finished; an accepted import
+and the hashes it carried are written before it is polled, so a rerun resumes it instead of sending it again.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+INSIGHT_LEDGER_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS dotmailer",
+    # Records as dotmailer holds them; contact_email names the owner in contact-scoped collections.
+    """CREATE TABLE IF NOT EXISTS dotmailer.insight_records (
+        collection VARCHAR, key VARCHAR, contact_email VARCHAR, sent_hash VARCHAR, sent_at TIMESTAMPTZ,
+        import_id VARCHAR, PRIMARY KEY (collection, key))""",
+    """CREATE TABLE IF NOT EXISTS dotmailer.insight_imports (
+        import_id VARCHAR PRIMARY KEY, collection VARCHAR, accepted_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+        status VARCHAR, records INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS dotmailer.insight_import_rows (
+        import_id VARCHAR, collection VARCHAR, key VARCHAR, contact_email VARCHAR, hash VARCHAR,
+        PRIMARY KEY (import_id, key))""",
+    # The last failure per record; cleared when a later send succeeds or the record leaves the collection.
+    """CREATE TABLE IF NOT EXISTS dotmailer.insight_failures (
+        collection VARCHAR, key VARCHAR, contact_email VARCHAR, reason VARCHAR, detail VARCHAR, hash VARCHAR,
+        import_id VARCHAR, failed_at TIMESTAMPTZ, PRIMARY KEY (collection, key))""",
+    # The records one load is about to send; a table, not a temp one, because another cursor streams it.
+    """CREATE TABLE IF NOT EXISTS dotmailer.pending_insight (
+        collection VARCHAR, key VARCHAR, contact_email VARCHAR, json VARCHAR, hash VARCHAR)""",
+)
+
+
+def ensure_insight_ledger(conn: duckdb.DuckDBPyConnection) -> None:
+    for statement in INSIGHT_LEDGER_DDL:
+        conn.execute(statement)

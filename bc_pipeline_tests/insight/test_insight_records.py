@@ -1,0 +1,174 @@
+"""The Insight transforms on odd staging rows, and the loader's crash recovery and disabled-feature handling."""
+
+import json
+
+import duckdb
+import pytest
+
+from bc_pipeline.bigcommerce.streams import STREAMS
+from bc_pipeline.dotmailer.client import DotmailerClient
+from bc_pipeline.ledger import ensure_ledger
+from bc_pipeline.load.insight import CATALOG_COLLECTION, load_insight
+from bc_pipeline.load.insight_ledger import ensure_insight_ledger
+from bc_pipeline.transform.catalog import build_catalog
+from bc_pipeline.transform.contacts import build_contacts
+from bc_pipeline.transform.order_insight import build_order_insight
+from bc_pipeline.warehouse import open_warehouse, stage_page
+from bc_pipeline_tests.insight.conftest import insight_import_requests
+from bc_pipeline_tests.insight.expected import json_types
+
+DATE = "Tue, 28 Jul 2026 03:46:04 +0000"
+FULL_ORDER = {
+    "id": 1, "customer_id": 0, "status_id": 11, "status": "Awaiting Fulfillment", "is_deleted": False,
+    "date_created": DATE, "date_modified": DATE, "currency_code": "EUR", "payment_method": "Card",
+    "subtotal_ex_tax": "10.0000", "discount_amount": "1.0000", "coupon_discount": "0.5000",
+    "shipping_cost_inc_tax": "4.9900", "total_inc_tax": "13.4900",
+    "billing_address": {"street_1": "1 Main St", "street_2": "", "city": "Leeds", "state": "", "zip": "LS1",
+                        "country_iso2": "GB", "email": "jane@example.com"},
+    "consignments": {"shipping": [{"street_1": "2 Side St", "city": "York", "zip": "YO1", "country_iso2": "GB",
+                                   "shipping_method": "Courier",
+                                   "line_items": [{"id": 10, "product_id": 5, "name": "Mug", "sku": "MUG",
+                                                   "quantity": 2, "price_ex_tax": "5.0000", "price_inc_tax": "6.0000",
+                                                   "applied_discounts": [{"code": "SAVE"}, {"code": None}]}]}]},
+}
+# Every optional field missing: the record must still carry each field with the same JSON type.
+SPARSE_ORDER = {"id": 2, "customer_id": 0, "status_id": 1, "date_created": DATE, "date_modified": DATE,
+                "billing_address": {"email": " Bob@Example.com "},
+                "consignments": {"shipping": [{"line_items": [{"id": 20, "product_id": None}]}]}}
+
+
+def _order(order_id: int, email: str, **fields) -> dict:
+    return {"id": order_id, "customer_id": 0, "status_id": 11, "date_created": DATE, "date_modified": DATE,
+            "billing_address": {"email": email}, **fields}
+
+
+SKIPPED_ORDERS = [
+    _order(3, "c@example.com", status_id=0),
+    _order(4, "d@example.com", is_deleted=True),
+    _order(5, "not-an-email"),
+    _order(6, ""),
+    _order(7, "g@example.com"),
+]
+STORE = {"id": "1001", "name": "Shop", "secure_url": "https://shop.example/"}
+PRODUCTS = [
+    {"id": 5, "name": "Mug", "sku": "MUG", "type": "physical", "is_visible": True, "price": 5, "sale_price": 4,
+     "categories": [3, 4], "brand_id": 2, "inventory_level": 7, "custom_url": {"url": "/mug/"},
+     "description": "<p>A &lt;big&gt; mug</p>", "date_created": "2026-01-01T00:00:00+00:00",
+     "date_modified": "2026-01-01T00:00:00+00:00",
+     "images": [{"url_standard": "https://cdn.example/mug.jpg", "is_thumbnail": False}]},
+    {"id": 6, "is_visible": True, "date_modified": "2026-01-01T00:00:00+00:00"},
+    {"id": 7, "name": "Hidden", "is_visible": False, "date_modified": "2026-01-01T00:00:00+00:00"},
+    {"id": 8, "name": "Deleted", "is_visible": True, "date_modified": "2026-01-01T00:00:00+00:00"},
+]
+
+
+def _staged(path) -> duckdb.DuckDBPyConnection:
+    conn = open_warehouse(path)
+    ensure_ledger(conn)
+    staged = (("orders", [FULL_ORDER, SPARSE_ORDER, *SKIPPED_ORDERS]), ("products", PRODUCTS), ("store", [STORE]))
+    for name, records in staged:
+        spec = STREAMS[name]
+        body = json.dumps(records if spec.api_version == "v2" else {"data": records})
+        stage_page(conn, spec.table, spec.child_tables, body, spec.records_path)
+    build_catalog(conn)  # creates bigcommerce.deleted_records
+    conn.execute("INSERT INTO bigcommerce.deleted_records VALUES ('products', 8, now()), ('orders', 7, now())")
+    build_contacts(conn, {}, {"customers": True, "subscribers": True})
+    build_order_insight(conn)
+    build_catalog(conn)
+    return conn
+
+
+def _records(conn, table: str) -> dict[str, dict]:
+    return {key: json.loads(value) for key, value in conn.execute(f"SELECT key, json FROM {table}").fetchall()}
+
+
+def _assert_same_types(records: dict[str, dict]) -> None:
+    typed = [json_types(record) for record in records.values()]
+    for types in typed:
+        assert not any("null" in kinds for kinds in types.values()), types
+    for path in set().union(*typed):
+        assert len(set().union(*(types.get(path, set()) for types in typed))) == 1, path
+
+
+def test_orders_keep_one_type_per_field_and_skip_what_must_not_travel(tmp_path):
+    conn = _staged(tmp_path / "w.duckdb")
+    orders = _records(conn, "dotmailer.outbound_orders")
+
+    assert set(orders) == {"1", "2"}
+    _assert_same_types(orders)
+    full, sparse = orders["1"], orders["2"]
+    assert full["couponCode"] == "SAVE" and full["discountAmount"] == 1.5 and full["deliveryMethod"] == "Courier"
+    assert full["deliveryAddress"]["delivery_city"] == "York" and full["billingAddress"]["billing_city"] == "Leeds"
+    assert full["products"] == [{"product_id": "5", "name": "Mug", "sku": "MUG", "qty": 2, "price": 5.0,
+                                 "price_inc_tax": 6.0, "categories": [{"Id": "3"}, {"Id": "4"}]}]
+    assert full["storeName"] == "Shop"
+    assert sparse["orderTotal"] == 0 and sparse["purchaseDate"] == "2026-07-28T03:46:04Z"
+    assert sparse["products"][0]["product_id"] == "" and sparse["products"][0]["categories"] == []
+    bob = conn.execute("SELECT email FROM dotmailer.outbound_orders WHERE key = '2'").fetchone()[0]
+    assert bob == "Bob@Example.com"
+    rejected = dict(conn.execute("SELECT key, reason FROM dotmailer.rejected_orders").fetchall())
+    assert rejected == {"5": "contact email rejected: email is not a valid address", "6": "order has no contact email"}
+
+
+def test_catalog_holds_visible_products_with_one_type_per_field(tmp_path):
+    conn = _staged(tmp_path / "w.duckdb")
+    catalog = _records(conn, "dotmailer.outbound_catalog")
+
+    assert set(catalog) == {"5", "6"}
+    _assert_same_types(catalog)
+    assert catalog["5"]["description"] == "A <big> mug"
+    assert catalog["5"]["imagePath"] == "https://cdn.example/mug.jpg"
+    assert catalog["5"]["url"] == "https://shop.example/mug/"
+    assert catalog["6"]["brand"] == {"Id": ""} and catalog["6"]["price"] == 0
+
+
+@pytest.fixture
+def client(sandboxes):
+    env = sandboxes.env()
+    return DotmailerClient(env["DOTMAILER_API_USER"], env["DOTMAILER_API_PASSWORD"],
+                           base_url=env["DOTMAILER_API_BASE_URL"])
+
+
+def test_an_import_cut_off_while_running_is_resumed_not_sent_again(tmp_path, sandboxes, client):
+    conn = _staged(tmp_path / "w.duckdb")
+
+    cut_off = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01, poll_timeout=0)
+
+    assert (cut_off.sent, cut_off.pending, cut_off.imported) == (2, 2, 0)
+    assert conn.execute("SELECT count(*) FROM dotmailer.insight_imports WHERE finished_at IS NULL").fetchone()[0] == 1
+    sent = insight_import_requests(sandboxes.dotmailer)
+
+    resumed = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)
+
+    assert (resumed.resumed_imports, resumed.imported, resumed.sent) == (1, 2, 0)
+    assert insight_import_requests(sandboxes.dotmailer) == sent
+    assert {r["key"] for r in sandboxes.dotmailer.state()["insight"]["Catalog_Default"]} == {"5", "6"}
+    assert conn.execute("SELECT count(*) FROM dotmailer.insight_records").fetchone()[0] == 2
+
+
+def test_account_insight_off_keeps_the_catalogue_for_later(tmp_path, sandboxes, client):
+    conn = _staged(tmp_path / "w.duckdb")
+    sandboxes.dotmailer.set_feature(account_insight=False)
+
+    off = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)
+
+    assert not off.insight_enabled and off.imported == 0
+    assert conn.execute("SELECT count(*) FROM dotmailer.insight_records").fetchone()[0] == 0
+
+    sandboxes.dotmailer.set_feature(account_insight=True)
+    on = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)
+
+    assert on.insight_enabled and on.imported == 2
+
+
+def test_an_import_dotmailer_forgot_is_sent_again(tmp_path, sandboxes, client):
+    conn = _staged(tmp_path / "w.duckdb")
+    ensure_insight_ledger(conn)
+    conn.execute("INSERT INTO dotmailer.insight_imports VALUES ('lost', 'Catalog_Default', now(), NULL, 'accepted', 1)")
+    conn.execute("INSERT INTO dotmailer.insight_import_rows VALUES ('lost', 'Catalog_Default', '5', NULL, 'h')")
+
+    result = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)
+
+    assert (result.resumed_imports, result.imported) == (0, 2)
+    status = conn.execute("SELECT status FROM dotmailer.insight_imports WHERE import_id = 'lost'").fetchone()[0]
+    assert status == "NotFound"
