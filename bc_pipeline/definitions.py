@@ -3,9 +3,18 @@
 import dagster as dg
 
 from bc_pipeline.assets.extract import bigcommerce_store, bigcommerce_streams
+from bc_pipeline.assets.insight import (
+    catalog_insight,
+    orders_insight,
+    outbound_insight_checks,
+    transform_catalog,
+    transform_order_insight,
+)
 from bc_pipeline.assets.load import customers_book, dotmailer_suppressions, subscribers_book
 from bc_pipeline.assets.transform import outbound_contact_checks, transform_contacts
 from bc_pipeline.automation import sync_every_5_minutes, sync_job
+from bc_pipeline.enrolment.jobs import enrol_programs
+from bc_pipeline.enrolment.sensors import ENROLMENT_SENSORS
 from bc_pipeline.resources import (
     BigCommerceResource,
     ConnectorSettingsResource,
@@ -15,10 +24,11 @@ from bc_pipeline.resources import (
 
 defs = dg.Definitions(
     assets=[bigcommerce_streams, bigcommerce_store, dotmailer_suppressions, transform_contacts, customers_book,
-            subscribers_book],
-    asset_checks=[outbound_contact_checks],
-    jobs=[sync_job],
+            subscribers_book, transform_order_insight, transform_catalog, orders_insight, catalog_insight],
+    asset_checks=[outbound_contact_checks, outbound_insight_checks],
+    jobs=[sync_job, enrol_programs],
     schedules=[sync_every_5_minutes],
+    sensors=[*ENROLMENT_SENSORS],
     resources={
         "bigcommerce": BigCommerceResource(
             store_hash=dg.EnvVar("BC_STORE_HASH"), access_token=dg.EnvVar("BC_ACCESS_TOKEN")

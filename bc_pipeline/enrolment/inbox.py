@@ -1,0 +1,18 @@
+"""Where the webhook receiver keeps its inbox: $BC_PIPELINE_HOME/inbox.sqlite, as `bc-pipeline webhooks serve`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bc_pipeline.settings import pipeline_home
+from bc_pipeline.webhooks.inbox import Inbox
+
+
+def inbox_path() -> Path:
+    return pipeline_home() / "inbox.sqlite"
+
+
+def open_inbox() -> Inbox | None:
+    """The inbox, or None while no webhook receiver has created one."""
+    path = inbox_path()
+    return Inbox(path) if path.exists() else None
