@@ -236,14 +236,14 @@ def webhooks_serve(host: str, port: int, certfile, keyfile) -> None:
     """Receive webhooks into the inbox ($BC_PIPELINE_HOME/inbox.sqlite); needs $BC_WEBHOOK_SECRET."""
     import os
 
-    from bc_pipeline.settings import pipeline_home
+    from bc_pipeline.enrolment.inbox import inbox_path
     from bc_pipeline.webhooks import serve_receiver
 
     secret = os.environ.get("BC_WEBHOOK_SECRET")
     if not secret:
         click.echo("set BC_WEBHOOK_SECRET (written to .env by `bc-pipeline connect --webhook-url`)", err=True)
         raise SystemExit(2)
-    serve_receiver(host, port, pipeline_home() / "inbox.sqlite", secret, ssl_certfile=certfile, ssl_keyfile=keyfile)
+    serve_receiver(host, port, inbox_path(), secret, ssl_certfile=certfile, ssl_keyfile=keyfile)
 
 
 for _command in (connect, disconnect, status, smtp_check):

@@ -13,7 +13,9 @@ from bc_pipeline.assets.partitions import daily_partitions, partition_window
 from bc_pipeline.assets.preview import table_preview
 from bc_pipeline.bigcommerce.extract import StreamResult, extract_stream, extract_streams
 from bc_pipeline.bigcommerce.streams import STREAMS
+from bc_pipeline.enrolment.inbox import open_inbox
 from bc_pipeline.resources import BigCommerceResource, WarehouseResource
+from bc_pipeline.tombstones import apply_inbox_deletions
 
 DATED_STREAMS = ("customers", "subscribers", "orders", "products")
 
@@ -64,10 +66,13 @@ def bigcommerce_streams(context: dg.AssetExecutionContext, config: ExtractConfig
         else:
             context.log.info(f"backfill window {window[0].isoformat()} .. {window[1].isoformat()}")
             results = {spec.name: extract_stream(client, conn, spec, window=window) for spec in specs}
+        inbox = open_inbox()
+        tombstones = apply_inbox_deletions(conn, inbox) if inbox else {}
         for name in names:
             result = results[name]
             context.log.info(f"{name}: {result.rows_staged} rows staged in {result.requests} requests")
-            yield dg.MaterializeResult(asset_key=["bigcommerce", name], metadata=_metadata(result, name, conn))
+            metadata = {**_metadata(result, name, conn), "deleted_by_webhook": tombstones.get(name, 0)}
+            yield dg.MaterializeResult(asset_key=["bigcommerce", name], metadata=metadata)
 
 
 @dg.asset(key=["bigcommerce", "store"], group_name="bigcommerce", kinds={"duckdb"}, pool="duckdb",
