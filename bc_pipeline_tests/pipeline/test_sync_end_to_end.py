@@ -63,9 +63,10 @@ def test_withdrawn_consent_leaves_the_subscribers_book(sandboxes):
     subscribed = [s for s in sandboxes.bigcommerce.export("subscribers") if "marketing_newsletter" in s["consents"]
                   and PLAUSIBLE_EMAIL.fullmatch(key(s["email"]))]
     leaving = subscribed[0]
-    sandboxes.bigcommerce.clock.advance(60)
-    sandboxes.bigcommerce.load({"subscribers": [{**leaving, "consents": [],
-                                                 "date_modified": sandboxes.bigcommerce.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")}]})
+    now = sandboxes.bigcommerce.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    sandboxes.bigcommerce.load({"subscribers": [{**leaving, "consents": [], "date_modified": now}]})
+    # Windows end a safety lag before the store's clock; let the store's time pass it instead of waiting.
+    sandboxes.bigcommerce.clock.advance(10)
 
     summary = run_sync(defs)
 

@@ -1,0 +1,193 @@
+"""Walking one fixed `[start, end]` date-modified window of a stream, page by page.
+
+Every scheme here relies on one property: while `end` is in the store's past, no row can enter the
+window (a create or an update stamps `date_modified` with the store's now, which is after `end`).
+Rows can only leave it. Each scheme makes sure a row leaving cannot make the scan jump over another.
+
+Each page comes with a resume token: where the scan stands once that page is committed. Starting a
+scheme from a token continues the same window with nothing skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from typing import Any
+
+from bc_pipeline.bigcommerce.client import ApiResponse, BigCommerceClient, BigCommerceError
+from bc_pipeline.bigcommerce.streams import DateFormat, Paging, StreamSpec
+
+ONE_SECOND = timedelta(seconds=1)
+
+# How many already-read rows each subscribers request re-reads to prove its scan is contiguous.
+ANCHOR_OVERLAP = 5
+
+
+class UnexpectedResponse(BigCommerceError):
+    """A 2xx body whose shape the stream's paging cannot continue from."""
+
+
+@dataclass(frozen=True)
+class Page:
+    text: str | None          # the response body to stage (None: nothing to stage)
+    resume: str | None        # where the scan continues after this page
+    last: bool                # the window is complete once this page is committed
+    response: ApiResponse
+
+
+def format_filter_date(moment: datetime, date_format: DateFormat) -> str:
+    moment = moment.astimezone(timezone.utc)
+    if date_format is DateFormat.RFC2822:
+        return format_datetime(moment)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_params(spec: StreamSpec, start: datetime, end: datetime) -> dict[str, Any]:
+    """The date filters for [start, end]. The spec leaves open whether `min`/`max` are inclusive, so the
+    lower bound reaches one second back: each window then re-reads its first second either way, and the
+    previous window's last second (which an exclusive `max` would drop) is read again here."""
+    return {
+        spec.modified_min_param: format_filter_date(start - ONE_SECOND, spec.date_format),
+        spec.modified_max_param: format_filter_date(end, spec.date_format),
+    }
+
+
+def pages(client: BigCommerceClient, spec: StreamSpec, start: datetime, end: datetime, resume: str | None) -> Iterator[Page]:
+    """The pages of `spec` modified in [start, end], continuing after `resume` when given."""
+    walker = {
+        Paging.ID_KEYSET_V2: _id_keyset_pages,
+        Paging.ID_GREATER_V3: _id_keyset_pages,
+        Paging.CURSOR_V3: _cursor_pages,
+        Paging.ANCHORED_OFFSET_V3: _anchored_offset_pages,
+    }[spec.paging]
+    return walker(client, spec, start, end, resume)
+
+
+def single_object_page(client: BigCommerceClient, spec: StreamSpec) -> Page:
+    response = client.get(spec.path, spec.base_params)
+    if not isinstance(response.body, dict):
+        raise UnexpectedResponse(f"GET {spec.path} did not return one JSON object")
+    # Staged like a one-record v2 list.
+    return Page(f"[{response.text}]", None, True, response)
+
+
+def _records(spec: StreamSpec, response: ApiResponse) -> list[dict[str, Any]]:
+    if response.body is None:
+        return []
+    records = response.body.get("data") if spec.api_version == "v3" and isinstance(response.body, dict) else response.body
+    if not isinstance(records, list):
+        raise UnexpectedResponse(f"GET {spec.path} returned a body without a list of records")
+    return records
+
+
+def _page_size_served(response: ApiResponse, requested: int) -> int:
+    """v3 reports the page size it applied; a server that caps below our limit must not end the scan early."""
+    if isinstance(response.body, dict):
+        per_page = (response.body.get("meta") or {}).get("pagination", {}).get("per_page")
+        if isinstance(per_page, int) and 0 < per_page < requested:
+            return per_page
+    return requested
+
+
+def _id_keyset_pages(client, spec: StreamSpec, start, end, resume) -> Iterator[Page]:
+    """Orders (`min_id`, inclusive, with `sort=id:asc`) and products (`id:greater`, with `sort=id`).
+
+    Each request asks for ids beyond the last one committed, so a row that leaves the window mid-scan
+    moves nothing: the ids not yet read are still ahead of the keyset bound."""
+    inclusive_bound = spec.paging is Paging.ID_KEYSET_V2
+    last_id = int(resume) if resume else None
+    while True:
+        params = {**spec.base_params, **window_params(spec, start, end), "limit": spec.page_size}
+        if last_id is not None:
+            params[spec.keyset_param] = last_id + 1 if inclusive_bound else last_id
+        response = client.get(spec.path, params)
+        records = _records(spec, response)
+        if not records:
+            yield Page(None, str(last_id) if last_id is not None else None, True, response)
+            return
+        last_id = max(int(record[spec.primary_key]) for record in records)
+        done = len(records) < _page_size_served(response, spec.page_size)
+        yield Page(response.text, str(last_id), done, response)
+        if done:
+            return
+
+
+def _cursor_pages(client, spec: StreamSpec, start, end, resume) -> Iterator[Page]:
+    """Customers: v3 cursor paging (`after` = the previous page's `end_cursor`), a keyset on id."""
+    after = resume
+    while True:
+        params = {**spec.base_params, **window_params(spec, start, end), "limit": spec.page_size}
+        if after:
+            params[spec.keyset_param] = after
+        response = client.get(spec.path, params)
+        records = _records(spec, response)
+        cursor = ((response.body or {}).get("meta") or {}).get("cursor_pagination") or {}
+        end_cursor = cursor.get("end_cursor") or None
+        done = len(records) < _page_size_served(response, spec.page_size)
+        if not done and not end_cursor:
+            raise UnexpectedResponse(f"GET {spec.path} returned a full page without meta.cursor_pagination.end_cursor")
+        after = end_cursor or after
+        yield Page(response.text if records else None, after, done, response)
+        if done:
+            return
+
+
+def _anchored_offset_pages(client, spec: StreamSpec, start, end, resume) -> Iterator[Page]:
+    """Subscribers: the endpoint has neither `sort` nor an id range filter, only `page` and `limit`.
+
+    Plain offset paging skips a row whenever a row already read leaves the window: every later row
+    moves up a slot and one crosses the page boundary unseen. Rows can only leave this window, and
+    those that stay keep their order (whatever the server's order is, it is deterministic, and a
+    row that changes leaves). So each request starts a few rows *before* where the last one ended
+    (page and limit are chosen so that `(page - 1) * limit` lands there) and must find one of those
+    already-read rows (the anchors) in its answer. Every row ahead of an anchor in the current order
+    was read before, and the rows after it in the answer are the next ones: the scan is contiguous
+    by construction, with no reliance on `meta.pagination.total` (reported wrong at times).
+    If no anchor is found (more rows left than the overlap, or the anchors themselves left), the
+    overlap doubles until one is, or the scan restarts at offset 0, which needs no anchor. The scan
+    ends on a short page reached contiguously.
+    """
+    state = json.loads(resume) if resume else {"covered": 0, "anchors": []}
+    covered, anchors = state["covered"], state["anchors"]
+    overlap = ANCHOR_OVERLAP
+    while True:
+        target = max(covered - overlap, 0) if anchors else 0
+        page_number, limit = _page_starting_at_or_before(target, spec.page_size)
+        params = {**spec.base_params, **window_params(spec, start, end), "limit": limit, "page": page_number}
+        response = client.get(spec.path, params)
+        records = _records(spec, response)
+        offset = (page_number - 1) * limit
+        ids = [int(record[spec.primary_key]) for record in records]
+        if offset == 0 or _finds_anchor(ids, anchors):
+            covered = offset + len(ids)
+            anchors = ids[-ANCHOR_OVERLAP:]
+            overlap = ANCHOR_OVERLAP
+            last = len(ids) < _page_size_served(response, limit)
+        else:
+            overlap *= 2
+            last = False
+        token = None if last else json.dumps({"covered": covered, "anchors": anchors})
+        yield Page(response.text if records else None, token, last, response)
+        if last:
+            return
+
+
+def _finds_anchor(ids: list[int], anchors: list[int]) -> bool:
+    present = set(ids)
+    return any(anchor in present for anchor in anchors)
+
+
+def _page_starting_at_or_before(target: int, max_limit: int) -> tuple[int, int]:
+    """The (page, limit) whose page starts at or before offset `target` and reaches furthest past it."""
+    if target == 0:
+        return 1, max_limit
+    floor = max(1, max_limit * 4 // 5)
+    best_end, best = -1, (1, max_limit)
+    for limit in range(max_limit, floor - 1, -1):
+        page = target // limit + 1
+        if page * limit > best_end:
+            best_end, best = page * limit, (page, limit)
+    return best

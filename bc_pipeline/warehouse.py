@@ -1,0 +1,439 @@
+"""The DuckDB warehouse: the `bigcommerce` staging schema (a contract the data team queries), the
+extraction progress in `bigcommerce.sync_state`, and the page upsert every stream goes through.
+
+Staging tables keep the API's field names. Each row carries the record's raw JSON and when it was
+staged; typed columns are projected from the raw JSON by DuckDB, never by Python loops.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+SCHEMA = "bigcommerce"
+
+MONEY = "DECIMAL(18,4)"
+
+# RFC 2822 as v2 sends it, with and without the weekday and seconds, numeric offset or zone name (GMT).
+RFC2822_FORMATS = (
+    "%a, %d %b %Y %H:%M:%S %z",
+    "%d %b %Y %H:%M:%S %z",
+    "%a, %d %b %Y %H:%M %z",
+    "%d %b %Y %H:%M %z",
+    "%a, %d %b %Y %H:%M:%S %Z",
+    "%d %b %Y %H:%M:%S %Z",
+)
+
+
+# Column expressions name JSON fields as {{json:path}}; the projection reads them all with one
+# json_extract_string call per record, so each record's JSON is parsed once, not once per column.
+FIELD_TOKEN = re.compile(r"\{\{json:([^}]+)\}\}")
+
+
+def field(path: str) -> str:
+    return "{{json:%s}}" % path
+
+
+def text(path: str) -> str:
+    return field(path)
+
+
+def cast(path: str, sql_type: str) -> str:
+    return f"TRY_CAST({field(path)} AS {sql_type})"
+
+
+def json_list(path: str, element_type: str) -> str:
+    return f"TRY_CAST(TRY_CAST({field(path)} AS JSON) AS {element_type}[])"
+
+
+def iso8601(path: str) -> str:
+    return f"TRY_CAST(NULLIF({field(path)}, '') AS TIMESTAMPTZ)"
+
+
+def rfc2822(path: str) -> str:
+    formats = ", ".join(f"'{fmt}'" for fmt in RFC2822_FORMATS)
+    return f"TRY_STRPTIME(NULLIF(TRIM({field(path)}), ''), [{formats}])"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class StagingTable:
+    """A staging table and how its columns come out of one record's `raw` JSON.
+
+    A child table (addresses, line items) also names `records`: the SQL giving the parent's JSON
+    list of children, and `parent_column`: its column holding the parent's id (`parent_id` in SQL).
+    """
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    records: str | None = None
+    parent_column: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        return f"{SCHEMA}.{self.name}"
+
+    def ddl(self) -> str:
+        columns = [f"{c.name} {c.sql_type}" for c in self.columns]
+        columns += ["raw JSON NOT NULL", "staged_at TIMESTAMPTZ NOT NULL"]
+        return f"CREATE TABLE IF NOT EXISTS {self.qualified} ({', '.join(columns)}, PRIMARY KEY ({', '.join(self.key)}))"
+
+    def projection(self, source: str) -> str:
+        """SELECT the typed columns, `raw` and `staged_at` from `source` (which has a JSON column `raw`)."""
+        paths: list[str] = []
+        for column in self.columns:
+            paths += [path for path in FIELD_TOKEN.findall(column.expression) if path not in paths]
+
+        def read_field(match: re.Match) -> str:
+            return f"fields[{paths.index(match.group(1)) + 1}]"
+
+        selected = ", ".join(f"{FIELD_TOKEN.sub(read_field, c.expression)} AS {c.name}" for c in self.columns)
+        json_paths = ", ".join(f"'$.{path}'" for path in paths)
+        return (
+            f"SELECT {selected}, raw, now() AS staged_at "
+            f"FROM (SELECT *, json_extract_string(raw, [{json_paths}]) AS fields FROM {source})"
+        )
+
+
+CUSTOMERS = StagingTable(
+    "customers",
+    ("id",),
+    (
+        Column("id", "BIGINT NOT NULL", cast("id", "BIGINT")),
+        Column("email", "VARCHAR", text("email")),
+        Column("first_name", "VARCHAR", text("first_name")),
+        Column("last_name", "VARCHAR", text("last_name")),
+        Column("company", "VARCHAR", text("company")),
+        Column("phone", "VARCHAR", text("phone")),
+        Column("customer_group_id", "BIGINT", cast("customer_group_id", "BIGINT")),
+        Column("notes", "VARCHAR", text("notes")),
+        Column("tax_exempt_category", "VARCHAR", text("tax_exempt_category")),
+        Column("registration_ip_address", "VARCHAR", text("registration_ip_address")),
+        Column("accepts_product_review_abandoned_cart_emails", "BOOLEAN",
+               cast("accepts_product_review_abandoned_cart_emails", "BOOLEAN")),
+        Column("origin_channel_id", "BIGINT", cast("origin_channel_id", "BIGINT")),
+        Column("channel_ids", "BIGINT[]", json_list("channel_ids", "BIGINT")),
+        Column("address_count", "INTEGER", cast("address_count", "INTEGER")),
+        Column("attribute_count", "INTEGER", cast("attribute_count", "INTEGER")),
+        Column("date_created", "TIMESTAMPTZ", iso8601("date_created")),
+        Column("date_modified", "TIMESTAMPTZ", iso8601("date_modified")),
+    ),
+)
+
+CUSTOMER_ADDRESSES = StagingTable(
+    "customer_addresses",
+    ("customer_id", "id"),
+    (
+        Column("customer_id", "BIGINT NOT NULL", "parent_id"),
+        Column("id", "BIGINT NOT NULL", cast("id", "BIGINT")),
+        Column("first_name", "VARCHAR", text("first_name")),
+        Column("last_name", "VARCHAR", text("last_name")),
+        Column("company", "VARCHAR", text("company")),
+        Column("address1", "VARCHAR", text("address1")),
+        Column("address2", "VARCHAR", text("address2")),
+        Column("city", "VARCHAR", text("city")),
+        Column("state_or_province", "VARCHAR", text("state_or_province")),
+        Column("postal_code", "VARCHAR", text("postal_code")),
+        Column("country", "VARCHAR", text("country")),
+        Column("country_code", "VARCHAR", text("country_code")),
+        Column("phone", "VARCHAR", text("phone")),
+        Column("address_type", "VARCHAR", text("address_type")),
+    ),
+    records="COALESCE(json_extract(raw, '$.addresses[*]'), [])",
+    parent_column="customer_id",
+)
+
+SUBSCRIBERS = StagingTable(
+    "subscribers",
+    ("id",),
+    (
+        Column("id", "BIGINT NOT NULL", cast("id", "BIGINT")),
+        Column("email", "VARCHAR", text("email")),
+        Column("first_name", "VARCHAR", text("first_name")),
+        Column("last_name", "VARCHAR", text("last_name")),
+        Column("source", "VARCHAR", text("source")),
+        Column("order_id", "BIGINT", cast("order_id", "BIGINT")),
+        Column("channel_id", "BIGINT", cast("channel_id", "BIGINT")),
+        Column("consents", "VARCHAR[]", f"COALESCE({json_list('consents', 'VARCHAR')}, [])"),
+        Column("marketing_newsletter", "BOOLEAN",
+               f"list_contains(COALESCE({json_list('consents', 'VARCHAR')}, []), 'marketing_newsletter')"),
+        Column("date_created", "TIMESTAMPTZ", iso8601("date_created")),
+        Column("date_modified", "TIMESTAMPTZ", iso8601("date_modified")),
+    ),
+)
+
+ORDER_MONEY_FIELDS = (
+    "subtotal_ex_tax", "subtotal_inc_tax", "subtotal_tax", "base_shipping_cost", "shipping_cost_ex_tax",
+    "shipping_cost_inc_tax", "shipping_cost_tax", "base_handling_cost", "handling_cost_ex_tax",
+    "handling_cost_inc_tax", "handling_cost_tax", "base_wrapping_cost", "wrapping_cost_ex_tax",
+    "wrapping_cost_inc_tax", "wrapping_cost_tax", "total_ex_tax", "total_inc_tax", "total_tax",
+    "discount_amount", "coupon_discount", "store_credit_amount", "gift_certificate_amount", "refunded_amount",
+)
+
+ORDERS = StagingTable(
+    "orders",
+    ("id",),
+    (
+        Column("id", "BIGINT NOT NULL", cast("id", "BIGINT")),
+        Column("customer_id", "BIGINT", cast("customer_id", "BIGINT")),
+        Column("status_id", "INTEGER", cast("status_id", "INTEGER")),
+        Column("status", "VARCHAR", text("status")),
+        Column("is_deleted", "BOOLEAN", f"COALESCE({cast('is_deleted', 'BOOLEAN')}, false)"),
+        Column("billing_email", "VARCHAR", text("billing_address.email")),
+        Column("billing_first_name", "VARCHAR", text("billing_address.first_name")),
+        Column("billing_last_name", "VARCHAR", text("billing_address.last_name")),
+        Column("billing_country_iso2", "VARCHAR", text("billing_address.country_iso2")),
+        Column("date_created", "TIMESTAMPTZ", rfc2822("date_created")),
+        Column("date_modified", "TIMESTAMPTZ", rfc2822("date_modified")),
+        Column("date_shipped", "TIMESTAMPTZ", rfc2822("date_shipped")),
+        Column("cart_id", "VARCHAR", text("cart_id")),
+        Column("channel_id", "BIGINT", cast("channel_id", "BIGINT")),
+        Column("order_source", "VARCHAR", text("order_source")),
+        Column("payment_method", "VARCHAR", text("payment_method")),
+        Column("payment_status", "VARCHAR", text("payment_status")),
+        Column("currency_code", "VARCHAR", text("currency_code")),
+        Column("default_currency_code", "VARCHAR", text("default_currency_code")),
+        Column("items_total", "INTEGER", cast("items_total", "INTEGER")),
+        Column("items_shipped", "INTEGER", cast("items_shipped", "INTEGER")),
+        Column("is_email_opt_in", "BOOLEAN", cast("is_email_opt_in", "BOOLEAN")),
+        *(Column(name, MONEY, cast(name, MONEY)) for name in ORDER_MONEY_FIELDS),
+        # Exchange rates carry more places than money does.
+        Column("currency_exchange_rate", "DECIMAL(20,10)", cast("currency_exchange_rate", "DECIMAL(20,10)")),
+    ),
+)
+
+# With consignment_structure=object the line items sit in each consignment of every kind.
+ORDER_LINE_ITEMS = StagingTable(
+    "order_line_items",
+    ("order_id", "id"),
+    (
+        Column("order_id", "BIGINT NOT NULL", "parent_id"),
+        Column("id", "BIGINT NOT NULL", cast("id", "BIGINT")),
+        Column("product_id", "BIGINT", cast("product_id", "BIGINT")),
+        Column("variant_id", "BIGINT", cast("variant_id", "BIGINT")),
+        Column("name", "VARCHAR", text("name")),
+        Column("sku", "VARCHAR", text("sku")),
+        Column("type", "VARCHAR", text("type")),
+        Column("quantity", "INTEGER", cast("quantity", "INTEGER")),
+        Column("quantity_shipped", "INTEGER", cast("quantity_shipped", "INTEGER")),
+        Column("quantity_refunded", "INTEGER", cast("quantity_refunded", "INTEGER")),
+        Column("base_price", MONEY, cast("base_price", MONEY)),
+        Column("price_ex_tax", MONEY, cast("price_ex_tax", MONEY)),
+        Column("price_inc_tax", MONEY, cast("price_inc_tax", MONEY)),
+        Column("price_tax", MONEY, cast("price_tax", MONEY)),
+        Column("base_total", MONEY, cast("base_total", MONEY)),
+        Column("total_ex_tax", MONEY, cast("total_ex_tax", MONEY)),
+        Column("total_inc_tax", MONEY, cast("total_inc_tax", MONEY)),
+        Column("total_tax", MONEY, cast("total_tax", MONEY)),
+    ),
+    records=(
+        "list_concat(COALESCE(json_extract(raw, '$.consignments.*[*].line_items[*]'), []),"
+        " COALESCE(json_extract(raw, '$.consignments.email.gift_certificates[*].line_items[*]'), []))"
+    ),
+    parent_column="order_id",
+)
+
+PRODUCTS = StagingTable(
+    "products",
+    ("id",),
+    (
+        Column("id", "BIGINT NOT NULL", cast("id", "BIGINT")),
+        Column("name", "VARCHAR", text("name")),
+        Column("type", "VARCHAR", text("type")),
+        Column("sku", "VARCHAR", text("sku")),
+        Column("is_visible", "BOOLEAN", cast("is_visible", "BOOLEAN")),
+        Column("is_featured", "BOOLEAN", cast("is_featured", "BOOLEAN")),
+        Column("availability", "VARCHAR", text("availability")),
+        Column("categories", "INTEGER[]", f"COALESCE({json_list('categories', 'INTEGER')}, [])"),
+        Column("brand_id", "BIGINT", cast("brand_id", "BIGINT")),
+        Column("custom_url", "VARCHAR", text("custom_url.url")),
+        Column("price", MONEY, cast("price", MONEY)),
+        Column("sale_price", MONEY, cast("sale_price", MONEY)),
+        Column("retail_price", MONEY, cast("retail_price", MONEY)),
+        Column("cost_price", MONEY, cast("cost_price", MONEY)),
+        Column("calculated_price", MONEY, cast("calculated_price", MONEY)),
+        Column("inventory_level", "BIGINT", cast("inventory_level", "BIGINT")),
+        Column("total_sold", "BIGINT", cast("total_sold", "BIGINT")),
+        Column("date_created", "TIMESTAMPTZ", iso8601("date_created")),
+        Column("date_modified", "TIMESTAMPTZ", iso8601("date_modified")),
+    ),
+)
+
+STORE = StagingTable(
+    "store",
+    ("id",),
+    (
+        Column("id", "VARCHAR NOT NULL", text("id")),
+        Column("store_id", "BIGINT", cast("store_id", "BIGINT")),
+        Column("name", "VARCHAR", text("name")),
+        Column("domain", "VARCHAR", text("domain")),
+        Column("secure_url", "VARCHAR", text("secure_url")),
+        Column("admin_email", "VARCHAR", text("admin_email")),
+        Column("order_email", "VARCHAR", text("order_email")),
+        Column("currency", "VARCHAR", text("currency")),
+        Column("language", "VARCHAR", text("language")),
+        Column("timezone", "VARCHAR", text("timezone.name")),
+        Column("plan_name", "VARCHAR", text("plan_name")),
+    ),
+)
+
+STAGING_TABLES = (CUSTOMERS, CUSTOMER_ADDRESSES, SUBSCRIBERS, ORDERS, ORDER_LINE_ITEMS, PRODUCTS, STORE)
+
+SYNC_STATE_DDL = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_state (
+    stream VARCHAR PRIMARY KEY,
+    watermark TIMESTAMPTZ,
+    window_start TIMESTAMPTZ,
+    window_end TIMESTAMPTZ,
+    resume_after VARCHAR,
+    last_run_started TIMESTAMPTZ,
+    last_run_finished TIMESTAMPTZ,
+    rows_last_run BIGINT,
+    requests_last_run BIGINT,
+    rate_limited_last_run BIGINT
+)"""
+
+
+def run_sql(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+    """Execute and drain the result, so the connection is free for the next statement of any kind."""
+    return conn.execute(sql, params).fetchall()
+
+
+def open_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """Open (or create) the warehouse file with every staging table; safe to call on every run."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(path))
+    ensure_schema(conn)
+    return conn
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    run_sql(conn, f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    for table in STAGING_TABLES:
+        run_sql(conn, table.ddl())
+        existing = {
+            row[0]
+            for row in run_sql(
+                conn,
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                [SCHEMA, table.name],
+            )
+        }
+        for column in table.columns:
+            if column.name not in existing:
+                # A column added in a later release joins an older file's table.
+                bare_type = column.sql_type.replace(" NOT NULL", "")
+                run_sql(conn, f"ALTER TABLE {table.qualified} ADD COLUMN {column.name} {bare_type}")
+    run_sql(conn, SYNC_STATE_DDL)
+
+
+def stage_page(
+    cur: duckdb.DuckDBPyConnection,
+    table: StagingTable,
+    children: tuple[StagingTable, ...],
+    page_json: str,
+    records_path: str,
+) -> int:
+    """Upsert one page of records (the response body as received) into `table` and its children.
+
+    Runs inside the caller's transaction. Per id the newest `date_modified` wins: a record older than
+    the stored one is ignored, together with its children; an equal or newer one replaces the stored
+    row and all its children. Returns how many records of the page were staged.
+    """
+    run_sql(
+        cur,
+        f"CREATE OR REPLACE TEMP TABLE page_records AS SELECT unnest(json_extract(?::JSON, '{records_path}')) AS raw",
+        [page_json],
+    )
+    key = ", ".join(table.key)
+    versioned = any(c.name == "date_modified" for c in table.columns)
+    newest_first = "date_modified DESC NULLS LAST" if versioned else "1"
+    run_sql(
+        cur,
+        f"CREATE OR REPLACE TEMP TABLE page_rows AS {table.projection('page_records')} "
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {newest_first}) = 1",
+    )
+    match = " AND ".join(f"s.{k} = t.{k}" for k in table.key)
+    if versioned:
+        run_sql(
+            cur,
+            f"DELETE FROM page_rows s USING {table.qualified} t WHERE {match} AND t.date_modified > s.date_modified",
+        )
+    run_sql(cur, f"DELETE FROM {table.qualified} t WHERE EXISTS (SELECT 1 FROM page_rows s WHERE {match})")
+    run_sql(cur, f"INSERT INTO {table.qualified} BY NAME SELECT * FROM page_rows")
+    for child in children:
+        run_sql(cur, f"DELETE FROM {child.qualified} WHERE {child.parent_column} IN (SELECT id FROM page_rows)")
+        child_key = ", ".join(child.key)
+        run_sql(
+            cur,
+            f"INSERT INTO {child.qualified} BY NAME SELECT * FROM ("
+            f"{child.projection(f'(SELECT id AS parent_id, unnest({child.records}) AS raw FROM page_rows)')}"
+            f") QUALIFY row_number() OVER (PARTITION BY {child_key} ORDER BY 1) = 1"
+        )
+    return run_sql(cur, "SELECT count(*) FROM page_rows")[0][0]
+
+
+@dataclass(frozen=True)
+class SyncState:
+    stream: str
+    watermark: datetime | None
+    window_start: datetime | None
+    window_end: datetime | None
+    resume_after: str | None
+
+
+def read_sync_state(cur: duckdb.DuckDBPyConnection, stream: str) -> SyncState:
+    rows = run_sql(
+        cur, f"SELECT watermark, window_start, window_end, resume_after FROM {SCHEMA}.sync_state WHERE stream = ?", [stream]
+    )
+    return SyncState(stream, *rows[0]) if rows else SyncState(stream, None, None, None, None)
+
+
+def mark_run_started(cur: duckdb.DuckDBPyConnection, stream: str, started: datetime) -> None:
+    run_sql(
+        cur,
+        f"INSERT INTO {SCHEMA}.sync_state (stream, last_run_started) VALUES (?, ?) "
+        "ON CONFLICT (stream) DO UPDATE SET last_run_started = excluded.last_run_started",
+        [stream, started],
+    )
+
+
+def save_progress(
+    cur: duckdb.DuckDBPyConnection,
+    stream: str,
+    *,
+    window_start: datetime | None,
+    window_end: datetime | None,
+    resume_after: str | None,
+    watermark: datetime | None = None,
+) -> None:
+    """Record where the open window's scan stands; with `watermark`, also move the watermark."""
+    run_sql(
+        cur,
+        f"UPDATE {SCHEMA}.sync_state SET window_start = ?, window_end = ?, resume_after = ?, "
+        "watermark = COALESCE(?, watermark) WHERE stream = ?",
+        [window_start, window_end, resume_after, watermark, stream],
+    )
+
+
+def mark_run_finished(
+    cur: duckdb.DuckDBPyConnection, stream: str, finished: datetime, *, rows: int, requests: int, rate_limited: int
+) -> None:
+    run_sql(
+        cur,
+        f"UPDATE {SCHEMA}.sync_state SET last_run_finished = ?, rows_last_run = ?, requests_last_run = ?, "
+        "rate_limited_last_run = ? WHERE stream = ?",
+        [finished, rows, requests, rate_limited, stream],
+    )

@@ -1,0 +1,94 @@
+"""A real extraction process killed with SIGKILL mid-stream; the rerun loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bc_pipeline.warehouse import open_warehouse, run_sql
+from bc_pipeline_tests.extract.conftest import INCREMENTAL_STREAMS, TOKEN, assert_matches_store
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+EXTRACT_ALL = """
+import sys
+from datetime import datetime
+from bc_pipeline.bigcommerce.client import BigCommerceClient
+from bc_pipeline.bigcommerce.extract import extract_stream
+from bc_pipeline.bigcommerce.streams import STREAMS
+from bc_pipeline.warehouse import open_warehouse
+
+warehouse_path, api_url, now = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])
+conn = open_warehouse(warehouse_path)
+with BigCommerceClient(api_url, sys.argv[4]) as client:
+    for name in sys.argv[5:]:
+        extract_stream(client, conn, STREAMS[name], now=now)
+conn.close()
+print("done", flush=True)
+"""
+
+
+def _extract_in_process(warehouse_path: Path, api_url: str, now) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", EXTRACT_ALL, str(warehouse_path), api_url, now.isoformat(), TOKEN, *INCREMENTAL_STREAMS],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _kill_after_requests(process: subprocess.Popen, sandbox, requests: int, timeout_s: float = 60.0) -> bool:
+    """SIGKILL the process once the store has answered `requests` requests; False if it finished first."""
+    deadline = time.monotonic() + timeout_s
+    while sandbox.stats()["total_requests"] < requests:
+        if process.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, "the extraction made no progress"
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    return True
+
+
+@pytest.mark.parametrize("kill_after", [2, 5, 9])
+def test_a_killed_extraction_is_completed_by_the_next_run(bc_store, tmp_path, kill_after):
+    # Latency stretches each request, so the kill lands at varied points: mid-request, mid-commit, between pages.
+    store = bc_store(latency_ms=40, customers=300, subscribers=320, orders=600, products=260)
+    warehouse_path = tmp_path / "warehouse.duckdb"
+    api_url = store.api_url
+    now = store.store_now()
+
+    first = _extract_in_process(warehouse_path, api_url, now)
+    killed = _kill_after_requests(first, store.sandbox, kill_after)
+    assert killed, f"the extraction ended before it could be killed: {first.communicate()[1].decode()}"
+
+    conn = open_warehouse(warehouse_path)
+    staged_before_kill = run_sql(conn, "SELECT count(*) FROM bigcommerce.customers")
+    conn.close()
+    assert staged_before_kill[0][0] > 0, "the kill should land mid-stream, after some pages were committed"
+
+    store.sandbox.activity(60)
+    later = store.store_now()
+    rerun = _extract_in_process(warehouse_path, api_url, later)
+    stdout, stderr = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, stderr.decode()
+
+    conn = open_warehouse(warehouse_path)
+    try:
+        assert_matches_store(store, conn)
+        for table, key in (("order_line_items", "order_id, id"), ("customer_addresses", "customer_id, id")):
+            duplicates = run_sql(conn, f"SELECT count(*) FROM (SELECT {key} FROM bigcommerce.{table} GROUP BY ALL HAVING count(*) > 1)")
+            assert duplicates == [(0,)]
+        pending = run_sql(conn, "SELECT count(*) FROM bigcommerce.sync_state WHERE window_start IS NOT NULL")
+        assert pending == [(0,)]
+        watermarks = run_sql(conn, "SELECT DISTINCT watermark FROM bigcommerce.sync_state WHERE watermark IS NOT NULL")
+        assert len(watermarks) == 1
+    finally:
+        conn.close()

@@ -1,0 +1,103 @@
+"""The staging schema contract and the page upsert: newest version wins, children follow their parent."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from bc_pipeline import warehouse
+from bc_pipeline.warehouse import open_warehouse, run_sql, stage_page
+
+
+def _columns(conn, table: str) -> dict[str, str]:
+    return dict(
+        run_sql(
+            conn,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'bigcommerce' AND table_name = ?",
+            [table],
+        )
+    )
+
+
+def test_open_warehouse_is_idempotent_and_creates_the_contract(tmp_path):
+    path = tmp_path / "home" / "warehouse.duckdb"
+    open_warehouse(path).close()
+    conn = open_warehouse(path)
+
+    tables = {row[0] for row in run_sql(conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'bigcommerce'")}
+    assert tables == {"customers", "customer_addresses", "subscribers", "orders", "order_line_items", "products",
+                      "store", "sync_state"}
+    orders = _columns(conn, "orders")
+    assert orders["customer_id"] == "BIGINT" and orders["is_deleted"] == "BOOLEAN"
+    assert orders["billing_email"] == "VARCHAR" and orders["total_inc_tax"] == "DECIMAL(18,4)"
+    assert orders["date_modified"] == "TIMESTAMP WITH TIME ZONE" and orders["raw"] == "JSON"
+    subscribers = _columns(conn, "subscribers")
+    assert subscribers["consents"] == "VARCHAR[]" and subscribers["marketing_newsletter"] == "BOOLEAN"
+    products = _columns(conn, "products")
+    assert products["categories"] == "INTEGER[]" and products["is_visible"] == "BOOLEAN"
+    assert products["custom_url"] == "VARCHAR" and products["sale_price"] == "DECIMAL(18,4)"
+    for table in tables - {"sync_state"}:
+        assert {"raw", "staged_at"} <= set(_columns(conn, table))
+    assert {"stream", "watermark", "window_start", "window_end", "resume_after", "last_run_started",
+            "last_run_finished", "rows_last_run"} <= set(_columns(conn, "sync_state"))
+    conn.close()
+
+
+def test_an_older_file_gains_new_columns_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    conn = duckdb.connect(str(path))
+    run_sql(conn, "CREATE SCHEMA bigcommerce")
+    run_sql(conn, "CREATE TABLE bigcommerce.products (id BIGINT NOT NULL, name VARCHAR, raw JSON NOT NULL, "
+                  "staged_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (id))")
+    run_sql(conn, "INSERT INTO bigcommerce.products VALUES (1, 'old', '{}', now())")
+    conn.close()
+
+    conn = open_warehouse(path)
+
+    assert "is_visible" in _columns(conn, "products")
+    assert run_sql(conn, "SELECT id, name FROM bigcommerce.products") == [(1, "old")]
+    conn.close()
+
+
+def _order(order_id: int, modified: str, status_id: int, line_ids: list[int]) -> dict:
+    return {
+        "id": order_id, "customer_id": 0, "status_id": status_id, "date_modified": modified,
+        "billing_address": {"email": "guest@example.org"}, "total_inc_tax": "10.5000",
+        "consignments": {"pickups": [], "downloads": [], "email": {"gift_certificates": []},
+                         "shipping": [{"line_items": [{"id": line_id, "price_ex_tax": "1.2500"} for line_id in line_ids]}]},
+    }
+
+
+def _stage_orders(conn, orders: list[dict]) -> int:
+    run_sql(conn, "BEGIN TRANSACTION")
+    staged = stage_page(conn, warehouse.ORDERS, (warehouse.ORDER_LINE_ITEMS,), json.dumps(orders), "$[*]")
+    run_sql(conn, "COMMIT")
+    return staged
+
+
+def test_the_newest_version_wins_and_replaces_the_children(tmp_path):
+    conn = open_warehouse(tmp_path / "warehouse.duckdb")
+    _stage_orders(conn, [_order(1, "Mon, 01 Jan 2024 10:00:00 +0000", 1, [11, 12, 13])])
+
+    _stage_orders(conn, [_order(1, "Mon, 01 Jan 2024 11:00:00 +0000", 10, [11, 14])])
+    _stage_orders(conn, [_order(1, "Mon, 01 Jan 2024 10:30:00 +0000", 5, [99])])  # a stale re-read
+
+    assert run_sql(conn, "SELECT status_id FROM bigcommerce.orders") == [(10,)]
+    assert run_sql(conn, "SELECT id FROM bigcommerce.order_line_items ORDER BY id") == [(11,), (14,)]
+    conn.close()
+
+
+def test_rereading_the_same_page_is_harmless_and_duplicates_in_a_page_collapse(tmp_path):
+    conn = open_warehouse(tmp_path / "warehouse.duckdb")
+    page = [_order(1, "Mon, 01 Jan 2024 10:00:00 +0000", 1, [11]),
+            _order(1, "Mon, 01 Jan 2024 10:00:05 +0000", 2, [11]),
+            _order(2, "Mon, 01 Jan 2024 10:00:00 +0000", 1, [21, 21])]
+
+    assert _stage_orders(conn, page) == 2
+    _stage_orders(conn, page)
+
+    assert run_sql(conn, "SELECT id, status_id FROM bigcommerce.orders ORDER BY id") == [(1, 2), (2, 1)]
+    assert run_sql(conn, "SELECT order_id, id FROM bigcommerce.order_line_items ORDER BY ALL") == [(1, 11), (2, 21)]
+    conn.close()
