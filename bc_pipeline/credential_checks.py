@@ -7,7 +7,6 @@ the API user and names the account's region. Messages are for a store owner and 
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import uuid
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from bc_pipeline.bigcommerce.client import (
 from bc_pipeline.dotmailer.account import account_info
 from bc_pipeline.dotmailer.client import DotmailerClient, require_secure_url
 from bc_pipeline.dotmailer.errors import DotmailerAuthError, DotmailerError
+from bc_pipeline.loopback import is_loopback
 
 _API_PATH = re.compile(r"^/stores/(?P<hash>[A-Za-z0-9_-]+)(?:/v[23])?/?$")
 _REGION = re.compile(r"^r(?P<number>\d+)-api\.", re.IGNORECASE)
@@ -88,15 +88,6 @@ class DotmailerAccount:
         if not self.region:
             return "unknown region"
         return f"{self.region} ({REGION_NAMES[self.region]})" if self.region in REGION_NAMES else self.region
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_api_path(api_path: str) -> StoreApi:

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from bc_pipeline.connection_marker import ensure_connected
-from bc_pipeline.credential_checks import CredentialCheckFailed, StoreApi, is_loopback
+from bc_pipeline.credential_checks import CredentialCheckFailed, StoreApi
+from bc_pipeline.loopback import is_loopback
 from bc_pipeline.webhooks import DEFAULT_SECRET_HEADER, DELETION_SCOPES, WEBHOOK_PATH
 from bc_pipeline.webhooks.events import CART_ABANDONED, CART_CONVERTED, CART_DELETED
 

@@ -6,7 +6,6 @@ It never logs or raises with the token or the request headers: errors name the m
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import time
@@ -20,6 +19,7 @@ from requests.adapters import HTTPAdapter
 
 from bc_pipeline.bigcommerce.pacing import RatePacer
 from bc_pipeline.connection_marker import ensure_connected
+from bc_pipeline.loopback import is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -85,20 +85,11 @@ def scope_for_path(path: str) -> str | None:
     return None
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _checked_base_url(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme == "https":
         return base_url.rstrip("/")
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return base_url.rstrip("/")
     host = parts.hostname or "?"
     raise ValueError(f"refusing BigCommerce API URL on host {host!r}: it must use https (plain http is allowed only on loopback)")

@@ -6,7 +6,6 @@ Written from Dotdigital's official v2/v3 specs. Every other module in this packa
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import random
@@ -31,6 +30,7 @@ from bc_pipeline.dotmailer.errors import (
     ProgramNotActive,
     RateLimited,
 )
+from bc_pipeline.loopback import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -56,20 +56,11 @@ def require_secure_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InsecureEndpoint(f"dotmailer endpoint {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise InsecureEndpoint(
             f"dotmailer endpoint {url!r} must use https: the API password would otherwise travel in clear text"
         )
     return url.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _is_feature_not_active(code: str | None) -> bool:

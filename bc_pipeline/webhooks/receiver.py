@@ -11,7 +11,6 @@ So a duplicate is acknowledged with 200, and a failure to store answers 503 to g
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import sqlite3
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bc_pipeline.loopback import is_loopback
 from bc_pipeline.webhooks.events import InvalidCallback, parse_callback
 from bc_pipeline.webhooks.inbox import Inbox
 
@@ -112,7 +112,7 @@ def serve_receiver(
     reverse proxy in front of a loopback-bound receiver.
     """
     app = create_receiver_app(inbox_path, shared_secret, secret_header)
-    if ssl_certfile is None and not _is_loopback(host):
+    if ssl_certfile is None and not is_loopback(host):
         logger.warning(
             "webhook receiver listens on %s without TLS: the shared secret crosses the network in clear "
             "unless a TLS-terminating proxy sits in front",
@@ -139,10 +139,3 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown client"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
