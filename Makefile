@@ -5,10 +5,19 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 UI_ENV := $(CURDIR)/.bc_pipeline/sandbox.env
+# Debian packages the tests drive: Chromium for the UI test, the PostgreSQL server for the production-instance test.
+SYSTEM_PACKAGES := chromium postgresql
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup demo test ui clean
+.PHONY: setup system-deps demo test bench chaos ui clean
 
-setup: $(STAMP)
+setup: system-deps $(STAMP)
+
+system-deps:
+	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +30,14 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Requests, time and memory against the API's floors and the peers (issue 7); writes bench/results.md.
+bench: setup
+	$(BIN)/python bench/run.py
+
+# The whole fault matrix (every fault kind of both sandboxes, alone and mixed), then a table per fault kind.
+chaos: setup
+	$(BIN)/python bench/chaos.py
 
 ui: setup
 	mkdir -p $(DAGSTER_HOME) .bc_pipeline
