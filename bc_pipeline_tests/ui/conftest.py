@@ -146,18 +146,17 @@ def ui_sandbox_env(ui_workdir) -> Iterator[dict[str, str]]:
     yield from start_sandbox(ui_workdir)
 
 
-@pytest.fixture(scope="module")
-def dagster_ui(ui_workdir, ui_sandbox_env) -> Iterator[DagsterWebserver]:
+def run_dagster_dev(workdir: Path, sandbox_env: dict[str, str], connector_yaml: str) -> Iterator[DagsterWebserver]:
     """`dagster dev` (webserver and daemon) on a free loopback port, with its own DAGSTER_HOME and warehouse."""
-    dagster_home = ui_workdir / "dagster_home"
+    dagster_home = workdir / "dagster_home"
     dagster_home.mkdir()
     # With DAGSTER_HOME set, dagster reads the instance settings from there, not from the working directory.
     shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    settings = ui_workdir / "connector.yaml"
-    settings.write_text(ui_connector_yaml(), encoding="utf-8")
-    env = {**os.environ, **ui_sandbox_env, "DAGSTER_HOME": str(dagster_home),
-           "BC_PIPELINE_HOME": str(ui_workdir / "home"), "BC_PIPELINE_SETTINGS": str(settings)}
-    port, log = free_port(), ui_workdir / "dagster-dev.log"
+    settings = workdir / "connector.yaml"
+    settings.write_text(connector_yaml, encoding="utf-8")
+    env = {**os.environ, **sandbox_env, "DAGSTER_HOME": str(dagster_home),
+           "BC_PIPELINE_HOME": str(workdir / "home"), "BC_PIPELINE_SETTINGS": str(settings)}
+    port, log = free_port(), workdir / "dagster-dev.log"
     process = start_process_group(
         [str(VENV_BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         env=env, log=log)
@@ -168,6 +167,11 @@ def dagster_ui(ui_workdir, ui_sandbox_env) -> Iterator[DagsterWebserver]:
         yield webserver
     finally:
         stop_process_group(process)
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(ui_workdir, ui_sandbox_env) -> Iterator[DagsterWebserver]:
+    yield from run_dagster_dev(ui_workdir, ui_sandbox_env, ui_connector_yaml())
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,80 @@
+"""The daemon's real sensors enrol a customer created in the store, as they do under `make ui`.
+
+The 5-minute cron itself is covered in test_definitions; here a sync is launched through the webserver, as
+"Materialize all" or a schedule tick would, and the running daemon does the rest.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from bc_pipeline_tests.ui.conftest import DagsterWebserver, run_dagster_dev, start_sandbox, wait_until
+
+SENSOR_INTERVAL_SECONDS = 30
+NEW_CUSTOMER = {"email": "brand.new.customer@example.com", "first_name": "Brand", "last_name": "New"}
+LAUNCH_SYNC = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+RUNS = """query($job: String!) { runsOrError(filter: {pipelineName: $job}) {
+    ... on Runs { results { runId status } } } }"""
+
+
+def _connector_yaml() -> str:
+    history_start = datetime.now(UTC).date() - timedelta(days=3)
+    return (f"history_start_date: {history_start.isoformat()}\n"
+            "data_sync: false\n"
+            "programs:\n  new_customers: New customers welcome\n  new_subscribers: none\n  abandoned_baskets: none\n")
+
+
+@pytest.fixture(scope="module")
+def automation(tmp_path_factory) -> Iterator[tuple[DagsterWebserver, dict[str, str]]]:
+    workdir = tmp_path_factory.mktemp("daemon_enrolment")
+    for sandbox_env in start_sandbox(workdir):
+        for webserver in run_dagster_dev(workdir, sandbox_env, _connector_yaml()):
+            yield webserver, sandbox_env
+
+
+def _runs(webserver: DagsterWebserver, job: str) -> list[dict]:
+    return webserver.graphql(RUNS, job=job)["runsOrError"]["results"]
+
+
+def _sync(webserver: DagsterWebserver) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    launched = webserver.graphql(LAUNCH_SYNC, params={
+        "selector": {"repositoryLocationName": "bc_pipeline", "repositoryName": "__repository__", "jobName": "sync"},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": today}]},
+    })["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+
+    def finished_status() -> str | None:
+        status = next(r["status"] for r in _runs(webserver, "sync") if r["runId"] == run_id)
+        return status if status in {"SUCCESS", "FAILURE", "CANCELED"} else None
+
+    assert wait_until(finished_status, timeout=180, what="the sync run to finish") == "SUCCESS"
+
+
+def _enrolled_emails(dotmailer_url: str) -> set[str]:
+    state = requests.get(f"{dotmailer_url}/_sandbox/state", timeout=10).json()
+    emails = {c["id"]: c["email"].lower() for c in state["contacts"]}
+    return {emails[contact_id] for enrolment in state["enrolments"] for contact_id in enrolment["contacts"]}
+
+
+def test_the_daemon_enrols_a_new_customer_within_two_sensor_intervals(automation):
+    webserver, sandbox_env = automation
+    _sync(webserver)
+    # The sensor's first reaction switches the automation on; the store's existing base is not enrolled.
+    wait_until(lambda: any(r["status"] == "SUCCESS" for r in _runs(webserver, "enrol_programs")),
+               timeout=2 * SENSOR_INTERVAL_SECONDS + 60, what="the first enrolment run")
+    assert _enrolled_emails(sandbox_env["DOTMAILER_API_BASE_URL"]) == set()
+
+    bigcommerce = sandbox_env["BC_API_BASE_URL"]
+    requests.post(f"{bigcommerce}/_sandbox/load", json={"customers": [NEW_CUSTOMER]}, timeout=10).raise_for_status()
+    # The extract's window ends a safety lag before the store's clock: let the store's time pass it.
+    requests.post(f"{bigcommerce}/_sandbox/clock", json={"advance_seconds": 10}, timeout=10).raise_for_status()
+    _sync(webserver)
+
+    wait_until(lambda: NEW_CUSTOMER["email"] in _enrolled_emails(sandbox_env["DOTMAILER_API_BASE_URL"]),
+               timeout=2 * SENSOR_INTERVAL_SECONDS + 30, what="the new customer's enrolment")
+    assert _enrolled_emails(sandbox_env["DOTMAILER_API_BASE_URL"]) == {NEW_CUSTOMER["email"]}
