@@ -29,8 +29,8 @@ def apply_inbox_deletions(conn: duckdb.DuckDBPyConnection, inbox: Inbox) -> dict
     """Apply every deletion event since the last call; return how many tombstones each stream got."""
     ensure_deleted_records(conn)
     conn.execute(CURSOR_DDL)
-    row = conn.execute("SELECT seq FROM bigcommerce.inbox_cursor WHERE name = 'deletions'").fetchone()
-    after = row[0] if row else 0
+    rows = conn.execute("SELECT seq FROM bigcommerce.inbox_cursor WHERE name = 'deletions'").fetchall()
+    after = rows[0][0] if rows else 0
     through = inbox.max_seq()
     if through <= after:
         return {}

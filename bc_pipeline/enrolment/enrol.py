@@ -3,11 +3,15 @@
 A contact is written to the ledger only after dotmailer accepted the call that named it. A call that got no
 answer is never resent (dotmailer may have enrolled its contacts; a resend could enrol them twice); its
 contacts are recorded as failures with that reason instead, as are contacts dotmailer refused outright.
+Each batch is parked as in flight before its call, so a run killed while the answer is on its way counts
+as no answer too, rather than leaving no trace and enrolling the batch again.
 Whatever does not fit in this hour's budget, or meets an inactive program, simply stays due for a later run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +39,8 @@ from bc_pipeline.enrolment.ledger import ensure_enrolment_ledger, record_switch_
 from bc_pipeline.enrolment.programs import find_program
 from bc_pipeline.enrolment.roles import program_name
 from bc_pipeline.settings import ConnectorSettings
+
+IN_FLIGHT = "the run stopped while the enrolment call was on its way; not resent, as it may have gone through"
 
 
 @dataclass
@@ -118,11 +124,14 @@ def enrol_within_budget(
             return
         result.calls += 1
         ids = [contact_id for _, contact_id in batch]
+        _park(conn, now, result, batch, IN_FLIGHT)
         try:
             enrolment = enrol(client, result.program_id, ids)
         except (ProgramNotActive, EnrolmentAllowanceExceeded) as refusal:
             outcome = PROGRAM_NOT_ACTIVE if isinstance(refusal, ProgramNotActive) else ALLOWANCE_EXCEEDED
-            record_call(conn, now, result.role, result.program_id, len(ids), outcome, detail=refusal.code)
+            with _transaction(conn):
+                _unpark(conn, result, batch)
+                record_call(conn, now, result.role, result.program_id, len(ids), outcome, detail=refusal.code)
             result.problem = _refusal_problem(result, refusal)
             result.waiting += sum(len(rest) for rest in batches[position:])
             return
@@ -149,9 +158,43 @@ def _refusal_problem(result: EnrolmentResult, refusal: DotmailerApiError) -> str
     return "dotmailer refused the enrolment: this hour's allowance of 20 enrolment calls is spent; retrying later"
 
 
-def _record_enrolment(conn, now: datetime, result: EnrolmentResult, batch: list[tuple[str, int]], enrolment_id: str):
+@contextmanager
+def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     conn.execute("BEGIN")
     try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _park(conn, now: datetime, result: EnrolmentResult, batch: list[tuple[str, int]], reason: str) -> None:
+    with _transaction(conn):
+        _park_rows(conn, now, result, batch, reason)
+
+
+def _park_rows(conn, now: datetime, result: EnrolmentResult, batch: list[tuple[str, int]], reason: str) -> None:
+    """Record `batch` as failed with `reason`: none of its contacts is sent again automatically."""
+    _unpark(conn, result, batch)
+    conn.execute(
+        """INSERT INTO dotmailer.enrolment_failures
+           SELECT $program_id, unnest($contact_ids::BIGINT[]), $role, unnest($email_keys::VARCHAR[]), $reason, $now""",
+        {"program_id": result.program_id, "contact_ids": [c for _, c in batch], "role": result.role,
+         "email_keys": [e for e, _ in batch], "reason": reason, "now": now},
+    )
+
+
+def _unpark(conn, result: EnrolmentResult, batch: list[tuple[str, int]]) -> None:
+    conn.execute(
+        "DELETE FROM dotmailer.enrolment_failures WHERE program_id = ? AND contact_id IN (SELECT unnest(?::BIGINT[]))",
+        [result.program_id, [c for _, c in batch]],
+    )
+
+
+def _record_enrolment(conn, now: datetime, result: EnrolmentResult, batch: list[tuple[str, int]], enrolment_id: str):
+    with _transaction(conn):
+        _unpark(conn, result, batch)
         record_call(conn, now, result.role, result.program_id, len(batch), ACCEPTED, enrolment_id=enrolment_id)
         conn.execute(
             """INSERT OR IGNORE INTO dotmailer.enrolments
@@ -160,25 +203,10 @@ def _record_enrolment(conn, now: datetime, result: EnrolmentResult, batch: list[
             {"program_id": result.program_id, "contact_ids": [c for _, c in batch], "role": result.role,
              "email_keys": [e for e, _ in batch], "enrolment_id": enrolment_id, "now": now},
         )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _record_failed_call(conn, now: datetime, result: EnrolmentResult, batch: list[tuple[str, int]], outcome: str,
                         reason: str) -> None:
-    conn.execute("BEGIN")
-    try:
+    with _transaction(conn):
         record_call(conn, now, result.role, result.program_id, len(batch), outcome, detail=reason)
-        conn.execute(
-            """INSERT OR IGNORE INTO dotmailer.enrolment_failures
-               SELECT $program_id, unnest($contact_ids::BIGINT[]), $role, unnest($email_keys::VARCHAR[]),
-                      $reason, $now""",
-            {"program_id": result.program_id, "contact_ids": [c for _, c in batch], "role": result.role,
-             "email_keys": [e for e, _ in batch], "reason": reason, "now": now},
-        )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
+        _park_rows(conn, now, result, batch, reason)

@@ -53,7 +53,7 @@ def load_address_book(
     result = BookLoadResult(book=book, book_id=book_id)
     _resume_open_imports(conn, client, book, result, poll_interval)
     _stage_pending(conn, book)
-    result.sent = conn.execute("SELECT count(*) FROM dotmailer.pending_contacts WHERE book = ?", [book]).fetchone()[0]
+    [(result.sent,)] = conn.execute("SELECT count(*) FROM dotmailer.pending_contacts WHERE book = ?", [book]).fetchall()
     if result.sent:
         options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
         report = import_contacts(

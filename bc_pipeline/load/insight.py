@@ -202,9 +202,11 @@ def _stage_pending(conn: duckdb.DuckDBPyConnection, collection: InsightCollectio
         """,
         {"collection": collection.name, "missing": CONTACT_MISSING, "permanent": list(PERMANENT_FAILURES)},
     )
-    return conn.execute(
+    # fetchall closes the result: a later `register` on this connection fails while one is open.
+    [(pending,)] = conn.execute(
         "SELECT count(*) FROM dotmailer.pending_insight WHERE collection = ?", [collection.name]
-    ).fetchone()[0]
+    ).fetchall()
+    return pending
 
 
 def _pending_records(conn: duckdb.DuckDBPyConnection, collection: InsightCollection) -> Iterator[dict]:

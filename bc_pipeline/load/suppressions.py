@@ -16,7 +16,8 @@ OVERLAP = timedelta(days=1)
 
 def refresh_suppressions(conn: duckdb.DuckDBPyConnection, client: DotmailerClient, history_start: date) -> int:
     """Upsert every suppression since the newest one known (or since the history start); return how many came."""
-    newest = conn.execute("SELECT max(date_removed) FROM dotmailer.suppressions").fetchone()[0]
+    # fetchall closes the result: DuckDB refuses to register a frame while a result is still open.
+    [(newest,)] = conn.execute("SELECT max(date_removed) FROM dotmailer.suppressions").fetchall()
     since = newest - OVERLAP if newest else datetime.combine(history_start, datetime.min.time(), timezone.utc)
     rows = [
         (s.email.strip().lower(), s.email.strip(), s.date_removed, s.reason)
