@@ -28,8 +28,10 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/bc-pipeline demo
 
+# Most tests wait on real servers rather than compute, so three workers share the two cores well; a worker
+# takes whole files, so a module's servers start once.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 # Requests, time and memory against the API's floors and the peers (issue 7); writes bench/results.md.
 bench: setup
