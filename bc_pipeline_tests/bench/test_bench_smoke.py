@@ -1,0 +1,34 @@
+"""The benchmark's measuring code on a tiny unthrottled store, peers skipped: the table it writes has its
+rows, and our extractor makes exactly the minimum number of requests. No timing is asserted."""
+
+from __future__ import annotations
+
+import pickle
+
+from bench import run
+from bench.floors import minimum_requests
+
+TINY_STORE = "120/300/20/40"
+# One GET /v2/time per run (windows end at the store's own now). Beyond it, none: the extractor stops on a
+# short page, and at this size no stream's row count is an exact multiple of 250.
+EXTRA_REQUESTS = 1
+
+
+def test_bench_writes_the_table_with_minimum_requests(tmp_path):
+    out = tmp_path / "results.md"
+    run.main(["--sizes", TINY_STORE, "--skip-peers", "--quota", "0", "--pro-quota", "0", "--latency-ms", "0",
+              "--workdir", str(tmp_path / "work"), "--out", str(out)])
+
+    table = out.read_text(encoding="utf-8")
+    for heading in ("## Machine and versions", "## Settings", "## Memory and CPU as the store grows", "## Targets"):
+        assert heading in table
+    assert "| 120 / 300 / 20 / 40 |" in table
+    assert "nproc" in table
+
+    results = pickle.loads((tmp_path / "work" / "results.pickle").read_bytes())
+    (size_run,) = results.size_runs
+    assert size_run.full_sync.ok and size_run.extract.ok
+    listed = {stream: size_run.store.rows[stream] for stream in ("customers", "orders", "products")}
+    assert size_run.extract.traffic.bigcommerce_total == minimum_requests(listed) + EXTRA_REQUESTS
+    assert size_run.extract.lost == {"customers": 0, "orders": 0, "products": 0}
+    assert size_run.extract.rows["line items"] == size_run.store.line_items

@@ -1,0 +1,33 @@
+"""One measured run of one extractor on one scenario, as every table of the report reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.measure import Measured
+from bench.traffic import Traffic
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    tool: str
+    scenario: str
+    measured: Measured
+    traffic: Traffic
+    # Distinct ids per stream the run delivered (line items: rows).
+    rows: dict[str, int] = field(default_factory=dict)
+    # Ids in the store's export that the run did not deliver, per stream.
+    lost: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def records(self) -> int:
+        return sum(self.rows.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.measured.returncode == 0
+
+
+def lost_ids(expected: dict[str, set[int]], delivered: dict[str, set[int]]) -> dict[str, int]:
+    return {stream: len(ids - delivered.get(stream, set())) for stream, ids in expected.items()}

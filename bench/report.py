@@ -1,0 +1,263 @@
+"""The results as markdown: the machine and settings, our runs against the API's floors, the peers,
+and each target of issue 7 met or missed by how much."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from bench.floors import latency_floor_s, minimum_requests, quota_floor_s
+from bench.outcome import RunOutcome
+from bench.suite import PeerRuns, QuotaRuns, Results, SETTLE_S
+
+EXTRACTED_STREAMS = ("customers", "orders", "products")
+STREAM_ROUTES = {"GET /v3/customers": "customers", "GET /v3/customers/subscribers": "subscribers",
+                 "GET /v2/orders": "orders", "GET /v3/catalog/products": "products", "GET /v2/store": "store"}
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}×" if base else "n/a"
+
+
+def _per_1000(cpu_s: float, records: int) -> str:
+    return f"{cpu_s / records * 1000:.3f} s" if records else "n/a"
+
+
+def _requests_by_stream(outcome: RunOutcome) -> str:
+    return ", ".join(f"{route.split(' ', 1)[1]} {count}" for route, count in outcome.traffic.bigcommerce_requests.items())
+
+
+def _beyond_minimum(outcome: RunOutcome, store_rows: dict[str, int]) -> str:
+    """Requests per route beyond what the route's stream needs at minimum; a route of no stream counts whole."""
+    extra = []
+    for route, count in outcome.traffic.bigcommerce_requests.items():
+        stream = STREAM_ROUTES.get(route)
+        needed = minimum_requests({stream: store_rows[stream]}) if stream in store_rows else 0
+        if count > needed:
+            extra.append(f"{route.split(' ', 1)[1]} +{count - needed}")
+    return ", ".join(extra) or "none"
+
+
+def _dotmailer_calls(outcome: RunOutcome) -> str:
+    calls = outcome.traffic.dotmailer_requests
+    return f"{sum(calls.values())} (" + ", ".join(f"{route} {n}" for route, n in calls.items()) + ")" if calls else "0"
+
+
+def _extract_rows(store_rows: dict[str, int]) -> dict[str, int]:
+    return {stream: store_rows[stream] for stream in EXTRACTED_STREAMS}
+
+
+def _check(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def _settings(results: Results) -> list[str]:
+    plan = results.plan
+    quotas = ", ".join(f"{label} {quota} per {plan.window_ms / 1000:g} s" for label, quota in plan.quotas)
+    return [
+        f"- Store sizes (customers / orders / products / subscribers): quota-bound runs on "
+        f"{plan.main_size.label()}; memory at {'; '.join(size.label() for size in plan.sizes)}; "
+        f"peers on {plan.peer_size.label()}.",
+        f"- Sandbox latency {plan.latency_ms} ms per request; quotas {quotas}"
+        f" (real time, no compression); size and peer runs unthrottled (quota {results.plan.unthrottled.quota:,}).",
+        "- The sandbox runs in its own process; wall, CPU (user + system) and peak RSS are of the measured "
+        "process alone (os.wait4). dotmailer sandbox imports finish after one status poll.",
+        "- Minimum requests = Σ ceil(rows / 250) per stream + 1 for the store, rows being what the list "
+        "endpoints return (incomplete orders, status 0, are not listed). Quota floor = minimum ÷ quota rate. "
+        "Latency floor = the longest stream's pages one after another × latency.",
+        f"- A sync after changes waits {SETTLE_S} s first: our extractor leaves the last 5 s to the next run.",
+        "",
+    ]
+
+
+def _quota_table(runs: list[QuotaRuns]) -> list[str]:
+    header = ["", *(f"{run.label} ({run.limits.quota} / {run.limits.window_ms / 1000:g} s)" for run in runs)]
+    rows: list[list[str]] = []
+
+    def row(label, cell):
+        rows.append([label, *(cell(run) for run in runs)])
+
+    row("records listed (customers, subscribers, orders, products, store)", lambda r: f"{r.store.records:,} "
+        f"(+ {r.store.line_items:,} line items inline)")
+    row("sync: requests made / minimum", lambda r: f"{r.full_sync.traffic.bigcommerce_total} / "
+        f"{minimum_requests(r.store.rows)} = {_ratio(r.full_sync.traffic.bigcommerce_total, minimum_requests(r.store.rows))}")
+    row("sync: requests beyond the minimum, by route", lambda r: _beyond_minimum(r.full_sync, r.store.rows))
+    row("sync: 429s received", lambda r: str(r.full_sync.traffic.rate_limited))
+    row("sync: wall / quota floor", lambda r: _wall_vs(r.full_sync, quota_floor_s(minimum_requests(r.store.rows),
+                                                                                     r.limits.requests_per_second)))
+    row("sync: wall / latency floor", lambda r: _wall_vs(r.full_sync, latency_floor_s(r.store.rows, r.limits.latency_ms)))
+    row("sync: pipeline CPU (share of wall)", lambda r: f"{r.full_sync.measured.cpu_s:.1f} s "
+        f"({r.full_sync.measured.cpu_s / r.full_sync.measured.wall_s:.1%})")
+    row("sync: CPU per 1,000 records", lambda r: _per_1000(r.full_sync.measured.cpu_s, r.store.records))
+    row("sync: peak RSS", lambda r: f"{r.full_sync.measured.peak_rss_mib:.0f} MiB")
+    row("extractor alone (customers, orders + line items, products): requests / minimum",
+        lambda r: f"{r.extract.traffic.bigcommerce_total} / {minimum_requests(_extract_rows(r.store.rows))}")
+    row("extractor alone: wall / quota floor", lambda r: _wall_vs(r.extract, quota_floor_s(
+        minimum_requests(_extract_rows(r.store.rows)), r.limits.requests_per_second)))
+    row("extractor alone: CPU (share of wall), peak RSS", lambda r: f"{r.extract.measured.cpu_s:.1f} s "
+        f"({r.extract.measured.cpu_s / r.extract.measured.wall_s:.1%}), {r.extract.measured.peak_rss_mib:.0f} MiB")
+    row("no-change sync: BigCommerce requests", lambda r: _if_run(r.no_change, lambda o: f"{o.traffic.bigcommerce_total} "
+        f"({_requests_by_stream(o)})"))
+    row("no-change sync: dotmailer requests", lambda r: _if_run(r.no_change, _dotmailer_calls))
+    row("no-change sync: wall", lambda r: _if_run(r.no_change, lambda o: f"{o.measured.wall_s:.1f} s"))
+    row("incremental sync after N changes: requests (per change)", lambda r: _if_run(
+        r.incremental, lambda o: f"N = {r.changes}: {o.traffic.bigcommerce_total} "
+                                 f"({o.traffic.bigcommerce_total / r.changes:.2f})"))
+    row("incremental sync: dotmailer requests, wall", lambda r: _if_run(
+        r.incremental, lambda o: f"{o.traffic.dotmailer_total}, {o.measured.wall_s:.1f} s"))
+    row("rows lost under mutate_during_scan (extractor alone)", lambda r: _lost(r.mutate))
+    return _table(header, rows)
+
+
+def _if_run(outcome: RunOutcome | None, cell) -> str:
+    return cell(outcome) if outcome is not None else "not run at this quota"
+
+
+def _wall_vs(outcome: RunOutcome, floor_s: float) -> str:
+    return f"{outcome.measured.wall_s:.1f} s / {floor_s:.1f} s = {_ratio(outcome.measured.wall_s, floor_s)}"
+
+
+def _lost(outcome: RunOutcome | None) -> str:
+    if outcome is None:
+        return "not run"
+    if not outcome.ok:
+        return f"run failed ({outcome.note})"
+    total = sum(outcome.lost.values())
+    detail = ", ".join(f"{stream} {n}" for stream, n in outcome.lost.items() if n)
+    return f"{total}" + (f" ({detail})" if detail else "")
+
+
+def _size_table(results: Results) -> list[str]:
+    runs = results.size_runs
+    rows = [[run.size.label(), f"{run.store.records:,}", f"{run.full_sync.measured.peak_rss_mib:.0f} MiB",
+             f"{run.extract.measured.peak_rss_mib:.0f} MiB", _per_1000(run.full_sync.measured.cpu_s, run.store.records),
+             f"{run.full_sync.measured.wall_s:.1f} s", f"{run.extract.measured.wall_s:.1f} s"] for run in runs]
+    if len(runs) > 1:
+        first, last = runs[0], runs[-1]
+        rows.append([f"ratio largest / smallest ({last.store.records / first.store.records:.0f}× the records)", "",
+                     _ratio(last.full_sync.measured.peak_rss_mib, first.full_sync.measured.peak_rss_mib),
+                     _ratio(last.extract.measured.peak_rss_mib, first.extract.measured.peak_rss_mib), "", "", ""])
+    return _table(["store size", "records", "sync peak RSS", "extractor-alone peak RSS", "sync CPU per 1,000 records",
+                   "sync wall (unthrottled)", "extractor-alone wall (unthrottled)"], rows)
+
+
+def _dotmailer_table(runs: list[QuotaRuns]) -> list[str]:
+    outcome = runs[0].full_sync
+    traffic = outcome.traffic
+    rows = []
+    for route, count in traffic.dotmailer_requests.items():
+        sent, received = traffic.dotmailer_request_bytes.get(route, 0), traffic.dotmailer_response_bytes.get(route, 0)
+        rows.append([route, str(count), f"{sent:,}", f"{sent / count:,.0f}", f"{received / count:,.0f}"])
+    return _table(["dotmailer route (full sync)", "requests", "bytes sent", "bytes sent per request",
+                   "bytes received per request"], rows)
+
+
+def _peer_table(results: Results) -> list[str]:
+    store = results.peer_store
+    ours = next((run for run in results.peer_runs if run.tool.startswith("bc_pipeline")), None)
+    minimum = minimum_requests(_extract_rows(store.rows))
+    rows = []
+    for run in results.peer_runs:
+        measured, traffic = run.normal.measured, run.normal.traffic
+        base = ours.normal if ours else run.normal
+        delivered = "; ".join(f"{stream} {run.normal.rows.get(stream, 0):,}/{store.rows[stream]:,}"
+                              for stream in EXTRACTED_STREAMS)
+        line_items = run.normal.rows.get("line items")
+        delivered += f"; line items {line_items:,}/{store.line_items:,}" if line_items is not None else "; no line items"
+        rows.append([
+            run.tool, run.version,
+            f"{traffic.bigcommerce_total:,} ({_ratio(traffic.bigcommerce_total, minimum)} min)",
+            f"{measured.wall_s:.1f} s", _ratio(measured.wall_s, base.measured.wall_s),
+            f"{measured.cpu_s:.1f} s", f"{measured.peak_rss_mib:.0f} MiB",
+            _ratio(measured.peak_rss_mib, base.measured.peak_rss_mib),
+            delivered if run.normal.ok else f"failed: {run.normal.note}", _lost(run.mutate),
+        ])
+    return _table(["tool", "version", "requests (× minimum)", "wall", "wall × ours", "CPU", "peak RSS", "RSS × ours",
+                   "rows delivered / listed", "rows lost under mutate_during_scan"], rows)
+
+
+def _peer(results: Results, prefix: str) -> PeerRuns | None:
+    return next((run for run in results.peer_runs if run.tool.startswith(prefix) and run.normal.ok), None)
+
+
+def _targets(results: Results) -> list[str]:
+    rows = []
+    standard = results.quota_runs[0] if results.quota_runs else None
+    if standard:
+        minimum = minimum_requests(standard.store.rows)
+        made = standard.full_sync.traffic.bigcommerce_total
+        rows.append(["requests ≤ 1.02 × minimum", f"{made} / {minimum} = {_ratio(made, minimum)} "
+                     f"(beyond the minimum: {_beyond_minimum(standard.full_sync, standard.store.rows)})",
+                     _check(made <= 1.02 * minimum)])
+        for run in results.quota_runs:
+            floor = quota_floor_s(minimum_requests(run.store.rows), run.limits.requests_per_second)
+            wall = run.full_sync.measured.wall_s
+            extract_floor = quota_floor_s(minimum_requests(_extract_rows(run.store.rows)), run.limits.requests_per_second)
+            unthrottled = next((size.extract.measured.wall_s for size in results.size_runs
+                                if size.size == results.plan.main_size), None)
+            binding = (f"; the same extraction unthrottled takes {unthrottled:.1f} s, so the quota is not what "
+                       "binds" if unthrottled and unthrottled >= 0.9 * run.extract.measured.wall_s else "")
+            rows.append([f"wall ≤ 1.1 × quota floor ({run.label})",
+                         f"sync {_ratio(wall, floor)}; extractor alone {_ratio(run.extract.measured.wall_s, extract_floor)}"
+                         + binding, _check(wall <= 1.1 * floor)])
+            share = run.full_sync.measured.cpu_s / wall
+            rows.append([f"pipeline CPU ≤ 5% of wall ({run.label})",
+                         f"sync {share:.1%}; extractor alone "
+                         f"{run.extract.measured.cpu_s / run.extract.measured.wall_s:.1%}", _check(share <= 0.05)])
+        no_change = standard.no_change
+        streams = len(standard.store.rows)
+        ok = no_change.traffic.bigcommerce_total == streams and no_change.traffic.dotmailer_total == 0
+        rows.append(["no-change sync = one request per stream, no dotmailer call",
+                     f"{no_change.traffic.bigcommerce_total} requests for {streams} streams; dotmailer "
+                     f"{_dotmailer_calls(no_change)}", _check(ok)])
+        lost = sum(standard.mutate.lost.values()) if standard.mutate.ok else None
+        rows.append(["zero rows lost under mid-scan modification", _lost(standard.mutate), _check(lost == 0)])
+    if len(results.size_runs) > 1:
+        first, last = results.size_runs[0], results.size_runs[-1]
+        ratio = last.full_sync.measured.peak_rss_mib / first.full_sync.measured.peak_rss_mib
+        rows.append(["peak RSS largest ≤ 1.2 × smallest size",
+                     f"sync {ratio:.2f}×; extractor alone "
+                     f"{_ratio(last.extract.measured.peak_rss_mib, first.extract.measured.peak_rss_mib)}",
+                     _check(ratio <= 1.2)])
+    ours = _peer(results, "bc_pipeline")
+    dlt_jsonl = _peer(results, "dlt rest_api (jsonl)")
+    if ours and dlt_jsonl:
+        wall = ours.normal.measured.wall_s / dlt_jsonl.normal.measured.wall_s
+        rss = ours.normal.measured.peak_rss_mib / dlt_jsonl.normal.measured.peak_rss_mib
+        rows.append(["extraction wall ≤ 0.5 × dlt jsonl, peak RSS ≤ dlt jsonl", f"wall {wall:.2f}×, RSS {rss:.2f}×",
+                     _check(wall <= 0.5 and rss <= 1.0)])
+    for prefix in ("Airbyte", "tap-bigcommerce"):
+        peer = _peer(results, prefix)
+        if ours and peer:
+            speedup = peer.normal.measured.wall_s / ours.normal.measured.wall_s
+            rows.append([f"extraction ≥ 10× faster than {prefix}", f"{speedup:.1f}×", _check(speedup >= 10)])
+    return _table(["target (issue 7)", "measured", ""], rows)
+
+
+def render(results: Results, machine: dict[str, str], elapsed_s: float) -> str:
+    lines = ["# bc_pipeline benchmark", "",
+             f"Written by `bench/run.py` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in {elapsed_s / 60:.1f} min.", "",
+             "## Machine and versions", ""]
+    lines += _table(["", ""], [[key, value] for key, value in machine.items()]
+                    + [[run.tool, run.version] for run in results.peer_runs if not run.tool.startswith("bc_pipeline")])
+    lines += ["## Settings", ""] + _settings(results)
+    if results.quota_runs:
+        lines += ["## Our sync against the API's floors (quota-bound)", ""] + _quota_table(results.quota_runs)
+    if results.size_runs:
+        lines += ["## Memory and CPU as the store grows", ""] + _size_table(results)
+    if results.quota_runs:
+        lines += ["## dotmailer side", ""] + _dotmailer_table(results.quota_runs)
+    if results.peer_store is not None:
+        lines += [f"## Peers on the same unthrottled store ({results.plan.peer_size.label()}, "
+                  f"{results.plan.latency_ms} ms latency)", ""] + _peer_table(results)
+    for failure in results.peer_failures:
+        lines.append(f"- peer not measured: {failure}")
+    if results.peer_failures:
+        lines.append("")
+    lines += ["## Targets", ""] + _targets(results)
+    return "\n".join(lines)
