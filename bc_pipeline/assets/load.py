@@ -41,12 +41,15 @@ def _load_book(context, book: str, book_name: str | None, dotmailer, warehouse, 
         return dg.MaterializeResult(metadata={"skipped": "address book set to none"})
     settings = connector.load()
     client = dotmailer.client()
-    created_fields = ensure_mapping(client, settings.field_mapping, create_missing=settings.create_missing_data_fields)
-    if created_fields.created:
-        context.log.info(f"created data fields: {', '.join(created_fields.created)}")
-    address_book = find_or_create_address_book(client, book_name)
+
+    def prepare_book() -> int:
+        check = ensure_mapping(client, settings.field_mapping, create_missing=settings.create_missing_data_fields)
+        if check.created:
+            context.log.info(f"created data fields: {', '.join(check.created)}")
+        return find_or_create_address_book(client, book_name).id
+
     with warehouse.connect() as conn:
-        result = load_address_book(conn, client, book, address_book.id, poll_interval=dotmailer.import_poll_seconds)
+        result = load_address_book(conn, client, book, prepare_book, poll_interval=dotmailer.import_poll_seconds)
     if result.failed:
         context.log.warning(f"{result.failed} contacts failed for '{book_name}': {result.failure_reasons}")
     context.log.info(f"'{book_name}': sent {result.sent}, created {result.created}, updated {result.updated}, "

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bc_pipeline.dotmailer.bulk_import import poll_waits
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.errors import DotmailerError, InvalidAddressBookName
 from bc_pipeline.dotmailer.suppressions import Suppression
@@ -143,6 +144,7 @@ def _wait_for_deletion(
     client: DotmailerClient, deletion: Any, operation: str, poll_interval: float, poll_timeout: float
 ) -> None:
     deadline = client.monotonic() + poll_timeout
+    waits = poll_waits(poll_interval)
     while True:
         status = deletion.get("status") if isinstance(deletion, dict) else None
         if status == "Completed":
@@ -154,7 +156,7 @@ def _wait_for_deletion(
             raise DotmailerError(f"dotmailer {operation}: no deletion id came back to follow")
         if client.monotonic() > deadline:
             raise DotmailerError(f"dotmailer {operation}: deletion {deletion_id} still {status} after {poll_timeout} s")
-        client.sleep(poll_interval)
+        client.sleep(next(waits))
         deletion = client.call(
             "GET", f"/v2/contacts/deletion/{deletion_id}", operation=f"{operation} (progress of {deletion_id})"
         )

@@ -9,7 +9,7 @@ outbound set (consent withdrawn, customer deleted) are removed from the book.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import duckdb
@@ -29,7 +29,7 @@ READ_BATCH = 5_000
 @dataclass
 class BookLoadResult:
     book: str
-    book_id: int
+    book_id: int | None = None
     sent: int = 0
     created: int = 0
     updated: int = 0
@@ -45,15 +45,24 @@ def load_address_book(
     conn: duckdb.DuckDBPyConnection,
     client: DotmailerClient,
     book: str,
-    book_id: int,
+    prepare_book: Callable[[], int],
     *,
     poll_interval: float = 5.0,
     max_chunk_bytes: int | None = None,
 ) -> BookLoadResult:
-    result = BookLoadResult(book=book, book_id=book_id)
+    """Send what changed to the book and remove who left it.
+
+    `prepare_book` returns the book's id after readying the account (book and data fields); it is called
+    only when there is something to send or remove, so a sync with no change makes no dotmailer call.
+    """
+    result = BookLoadResult(book=book)
     _resume_open_imports(conn, client, book, result, poll_interval)
     _stage_pending(conn, book)
     [(result.sent,)] = conn.execute("SELECT count(*) FROM dotmailer.pending_contacts WHERE book = ?", [book]).fetchall()
+    departed = _departed(conn, book)
+    if not result.sent and not departed:
+        return result
+    book_id = result.book_id = prepare_book()
     if result.sent:
         options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
         report = import_contacts(
@@ -64,7 +73,7 @@ def load_address_book(
             **options,
         )
         _apply_report(conn, book, report, result)
-    result.removed = _remove_departed(conn, client, book, book_id, poll_interval)
+    result.removed = _remove_departed(conn, client, book, book_id, departed, poll_interval)
     return result
 
 
@@ -195,8 +204,9 @@ def _apply_report(conn: duckdb.DuckDBPyConnection, book: str, report: ContactImp
         result.failure_reasons[code] = result.failure_reasons.get(code, 0) + 1
 
 
-def _remove_departed(conn, client: DotmailerClient, book: str, book_id: int, poll_interval: float) -> int:
-    departed = conn.execute(
+def _departed(conn: duckdb.DuckDBPyConnection, book: str) -> list[tuple[str, int | None]]:
+    """Members the book holds that are no longer in its outbound set, with their dotmailer contact ids."""
+    return conn.execute(
         """SELECT m.email_key, coalesce(m.contact_id, i.contact_id) AS contact_id
            FROM dotmailer.book_members m
            LEFT JOIN dotmailer.contact_ids i USING (email_key)
@@ -204,6 +214,10 @@ def _remove_departed(conn, client: DotmailerClient, book: str, book_id: int, pol
                SELECT 1 FROM dotmailer.outbound_contacts o WHERE o.book = m.book AND o.email_key = m.email_key)""",
         [book],
     ).fetchall()
+
+
+def _remove_departed(conn, client: DotmailerClient, book: str, book_id: int, departed: list[tuple[str, int | None]],
+                     poll_interval: float) -> int:
     if not departed:
         return 0
     removable = [contact_id for _, contact_id in departed if contact_id is not None]
