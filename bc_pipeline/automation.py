@@ -8,6 +8,7 @@ from bc_pipeline.assets.partitions import PARTITION_DATE_FORMAT
 from bc_pipeline.settings import load_settings
 
 SYNC_JOB = "sync"
+SYNC_SCHEDULE = "sync_every_5_minutes"
 
 sync_job = dg.define_asset_job(
     SYNC_JOB,
@@ -30,7 +31,7 @@ def current_partition_key(now: datetime | None = None) -> str:
 
 
 @dg.schedule(
-    name="sync_every_5_minutes",
+    name=SYNC_SCHEDULE,
     job=sync_job,
     cron_schedule="*/5 * * * *",
     execution_timezone="UTC",
@@ -38,6 +39,8 @@ def current_partition_key(now: datetime | None = None) -> str:
     description="Data sync: every 5 minutes, skipping a tick while the previous sync is queued or running.",
 )
 def sync_every_5_minutes(context: dg.ScheduleEvaluationContext):
+    if not load_settings().data_sync:
+        return dg.SkipReason("data sync is off (connector.yaml: data_sync: false; `bc-pipeline sync on` switches it on)")
     running = context.instance.get_run_records(
         filters=dg.RunsFilter(job_name=SYNC_JOB, statuses=IN_FLIGHT), limit=1
     )

@@ -107,10 +107,33 @@ def _sync_once(full: bool) -> int:
 
 
 @main.command()
+@click.argument("switch", required=False, type=click.Choice(["on", "off"]))
 @click.option("--full", is_flag=True, help="Ignore watermarks and re-read everything.")
-def sync(full: bool) -> None:
-    """Run one sync now, in the foreground (exit status 0 only if it succeeded)."""
-    raise SystemExit(_sync_once(full))
+def sync(switch: str | None, full: bool) -> None:
+    """Run one sync now, in the foreground (exit status 0 only if it succeeded); `sync on|off` switches the
+    5-minute data sync instead."""
+    if switch is None:
+        raise SystemExit(_sync_once(full))
+    _switch_data_sync(switch == "on")
+
+
+def _switch_data_sync(on: bool) -> None:
+    import dagster as dg
+
+    from bc_pipeline import instigators
+    from bc_pipeline.automation import SYNC_SCHEDULE
+    from bc_pipeline.settings import set_data_sync, settings_path
+
+    set_data_sync(on)
+    click.echo(f"data sync is {'on' if on else 'off'} in {settings_path()}")
+    if not instigators.instance_configured():
+        click.echo("DAGSTER_HOME is not set: the schedule follows connector.yaml on its next tick")
+        return
+    with dg.DagsterInstance.get() as instance:
+        change = instigators.start if on else instigators.stop
+        changed = change(instance, [SYNC_SCHEDULE], [])
+    if changed.schedules:
+        click.echo(f"schedule {SYNC_SCHEDULE} {'started' if on else 'stopped'}")
 
 
 @main.command()

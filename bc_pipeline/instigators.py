@@ -24,9 +24,10 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._utils.schedules import cron_string_iterator
 
+from bc_pipeline.automation import SYNC_SCHEDULE
+
 DEFINITIONS_MODULE = "bc_pipeline.definitions"
 DEFAULT_LOCATION_NAME = "bc_pipeline"
-SYNC_SCHEDULE = "sync_every_5_minutes"
 
 
 class InstanceUnavailable(RuntimeError):
@@ -89,17 +90,10 @@ def _is_running(instance: dg.DagsterInstance, instigator) -> bool:
 
 def stop_all(instance: dg.DagsterInstance) -> Instigators:
     """Stop every running schedule and sensor of the connector; returns the names it stopped."""
-    stopped = Instigators()
     with connector_repository(instance) as repository:
-        for schedule in repository.get_schedules():
-            if _is_running(instance, schedule):
-                instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)
-                stopped.schedules.append(schedule.name)
-        for sensor in repository.get_sensors():
-            if _is_running(instance, sensor):
-                instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
-                stopped.sensors.append(sensor.name)
-    return stopped
+        schedules = [schedule.name for schedule in repository.get_schedules()]
+        sensors = [sensor.name for sensor in repository.get_sensors()]
+    return stop(instance, schedules, sensors)
 
 
 def start(instance: dg.DagsterInstance, schedules: list[str], sensors: list[str]) -> Instigators:
@@ -115,6 +109,21 @@ def start(instance: dg.DagsterInstance, schedules: list[str], sensors: list[str]
                 instance.start_sensor(sensor)
                 started.sensors.append(sensor.name)
     return started
+
+
+def stop(instance: dg.DagsterInstance, schedules: list[str], sensors: list[str]) -> Instigators:
+    """Stop the named schedules and sensors; returns those it stopped."""
+    stopped = Instigators()
+    with connector_repository(instance) as repository:
+        for schedule in repository.get_schedules():
+            if schedule.name in schedules and _is_running(instance, schedule):
+                instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)
+                stopped.schedules.append(schedule.name)
+        for sensor in repository.get_sensors():
+            if sensor.name in sensors and _is_running(instance, sensor):
+                instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
+                stopped.sensors.append(sensor.name)
+    return stopped
 
 
 def running_instigators(instance: dg.DagsterInstance) -> Instigators:

@@ -6,6 +6,7 @@ Validated when loaded, with messages that say what to change in which file.
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -94,6 +95,18 @@ def settings_path() -> Path:
 
 def pipeline_home() -> Path:
     return Path(os.environ.get("BC_PIPELINE_HOME", ".bc_pipeline"))
+
+
+def set_data_sync(on: bool, path: Path | None = None) -> None:
+    """Switch the 5-minute sync in connector.yaml, editing only its `data_sync` line so comments survive."""
+    path = path or settings_path()
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    line = f"data_sync: {'true' if on else 'false'}"
+    text, replaced = re.subn(r"(?m)^data_sync:.*$", line, text)
+    if not replaced:
+        text = text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
+    path.write_text(text, encoding="utf-8")
+    load_settings(path)
 
 
 def load_settings(path: Path | None = None) -> ConnectorSettings:

@@ -1,5 +1,6 @@
 """Run one sync in this process ("Sync now"), and summarise what it moved."""
 
+import os
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -29,13 +30,18 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
+def _instance() -> dg.DagsterInstance:
+    # With DAGSTER_HOME set, "Sync now" lands in the same run history as the UI and the schedule.
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
 def run_sync(defs: dg.Definitions, *, full: bool = False, instance: dg.DagsterInstance | None = None) -> SyncSummary:
     job = defs.resolve_job_def(SYNC_JOB)
     run_config = {"ops": {STREAM_STEP: {"config": {"full": full}}}}
     result = job.execute_in_process(
         run_config=run_config,
         partition_key=current_partition_key(),
-        instance=instance or dg.DagsterInstance.ephemeral(),
+        instance=instance or _instance(),
         raise_on_error=False,
     )
     summary = SyncSummary(success=result.success, run_id=result.run_id)
