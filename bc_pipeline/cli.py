@@ -184,18 +184,23 @@ def mapping_show() -> None:
     from rich.table import Table
 
     from bc_pipeline.settings import load_settings
-    from bc_pipeline.transform.contact_sources import CONTACT_SOURCES
+    from bc_pipeline.transform.contact_sources import (
+        ATTRIBUTE_SOURCES,
+        CONTACT_SOURCES,
+        FORM_FIELD_SOURCES,
+        contact_source,
+    )
 
     settings = _settings_or_exit(load_settings)
     mapped = Table(title="Field mapping (dotmailer data field ← BigCommerce source)")
     for column in ("data field", "source", "type"):
         mapped.add_column(column)
     for target, source in sorted(settings.field_mapping.items()):
-        mapped.add_row(target, source, CONTACT_SOURCES[source].data_type)
+        mapped.add_row(target, source, contact_source(source).data_type)
     sources = Table(title="Available sources")
     for column in ("source", "type", "what it is"):
         sources.add_column(column)
-    for source in CONTACT_SOURCES.values():
+    for source in (*CONTACT_SOURCES.values(), FORM_FIELD_SOURCES, ATTRIBUTE_SOURCES):
         sources.add_row(source.name, source.data_type, source.description)
     Console().print(mapped, sources)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bc_pipeline.dotmailer.address_books import validate_address_book_name
 from bc_pipeline.dotmailer.data_fields import validate_data_field_name
-from bc_pipeline.transform.contact_sources import CONTACT_SOURCES
+from bc_pipeline.transform.contact_sources import contact_source
 
 DEFAULT_FIELD_MAPPING = {
     "FIRSTNAME": "first_name",
@@ -67,7 +67,7 @@ class ConnectorSettings(BaseModel):
         normalised: dict[str, str] = {}
         for target, source in mapping.items():
             validate_data_field_name(target)
-            if source not in CONTACT_SOURCES:
+            if contact_source(source) is None:
                 raise ValueError(
                     f"data field '{target}' maps from '{source}', which is not a source; "
                     "`bc-pipeline mapping show` lists them"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.data_fields import create_data_field, list_data_fields
-from bc_pipeline.transform.contact_sources import CONTACT_SOURCES
+from bc_pipeline.transform.contact_sources import contact_source
 
 
 class MappingProblem(ValueError):
@@ -24,7 +24,7 @@ def check_mapping(client: DotmailerClient, mapping: dict[str, str], *, create_mi
     existing = {f.name.upper(): f for f in list_data_fields(client)}
     check = MappingCheck()
     for target, source in sorted(mapping.items()):
-        wanted = CONTACT_SOURCES[source].data_type
+        wanted = contact_source(source).data_type
         current = existing.get(target.upper())
         if current is None:
             if create_missing:

@@ -47,3 +47,21 @@ _SOURCES = (
 )
 
 CONTACT_SOURCES: dict[str, ContactSource] = {source.name: source for source in _SOURCES}
+
+# A customer's form fields are mapped by their name, attributes by their id (the customer object carries no
+# attribute names): `form_field:How did you hear about us?`, `attribute:1`.
+FORM_FIELD_PREFIX = "form_field:"
+ATTRIBUTE_PREFIX = "attribute:"
+FORM_FIELD_SOURCES = ContactSource(f"{FORM_FIELD_PREFIX}<name>", "String", "the customer's form field of that name")
+ATTRIBUTE_SOURCES = ContactSource(f"{ATTRIBUTE_PREFIX}<id>", "String", "the customer's value of that attribute id")
+
+
+def contact_source(name: str) -> ContactSource | None:
+    """The source a mapping names, or None if there is no such source."""
+    if name in CONTACT_SOURCES:
+        return CONTACT_SOURCES[name]
+    if name.startswith(FORM_FIELD_PREFIX) and name.removeprefix(FORM_FIELD_PREFIX).strip():
+        return ContactSource(name, FORM_FIELD_SOURCES.data_type, FORM_FIELD_SOURCES.description)
+    if name.startswith(ATTRIBUTE_PREFIX) and name.removeprefix(ATTRIBUTE_PREFIX).isdigit():
+        return ContactSource(name, ATTRIBUTE_SOURCES.data_type, ATTRIBUTE_SOURCES.description)
+    return None

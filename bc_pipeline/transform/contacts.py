@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-from bc_pipeline.transform.contact_sources import CONTACT_SOURCES
+from bc_pipeline.transform.contact_sources import ATTRIBUTE_PREFIX, CONTACT_SOURCES, FORM_FIELD_PREFIX, contact_source
 
 CUSTOMERS_BOOK = "customers"
 SUBSCRIBERS_BOOK = "subscribers"
@@ -34,7 +34,9 @@ customers AS (
            nullif(trim(c.company), '') AS company, nullif(trim(c.phone), '') AS phone,
            c.customer_group_id, nullif(c.notes, '') AS notes, c.origin_channel_id, c.date_created, c.date_modified,
            a.address1, a.address2, a.city, a.state_or_province AS state, a.postal_code AS postcode,
-           a.country, a.country_code
+           a.country, a.country_code,
+           TRY_CAST(c.raw->'$.form_fields' AS STRUCT(name VARCHAR, value VARCHAR)[]) AS form_fields,
+           TRY_CAST(c.raw->'$.attributes' AS STRUCT(attribute_id BIGINT, attribute_value VARCHAR)[]) AS attributes
     FROM bigcommerce.customers c
     LEFT JOIN first_address a ON a.customer_id = c.id
     WHERE coalesce(trim(c.email), '') <> ''
@@ -87,7 +89,7 @@ SELECT
     c.company, c.phone, c.customer_group_id, c.notes, c.origin_channel_id, c.date_created, c.date_modified,
     CASE WHEN c.customer_id IS NOT NULL THEN 'customer' WHEN g.email_key IS NOT NULL THEN 'guest'
          ELSE 'subscriber' END AS contact_type,
-    c.address1, c.address2, c.city, c.state, c.postcode, c.country, c.country_code,
+    c.address1, c.address2, c.city, c.state, c.postcode, c.country, c.country_code, c.form_fields, c.attributes,
     coalesce(st.order_count, 0) AS order_count,
     coalesce(st.total_spend, 0) AS total_spend,
     coalesce(st.average_order_value, 0) AS average_order_value,
@@ -116,8 +118,18 @@ FROM dotmailer.contacts WHERE rejected_reason IS NOT NULL
 """
 
 
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _field_value(source: str) -> str:
     """SQL for one data field's value, in the form dotmailer expects for its type."""
+    if source.startswith(FORM_FIELD_PREFIX):
+        name = _sql_string(source.removeprefix(FORM_FIELD_PREFIX))
+        return f"left(list_filter(form_fields, lambda f: f.name = {name})[1].value, 255)"
+    if source.startswith(ATTRIBUTE_PREFIX):
+        attribute_id = int(source.removeprefix(ATTRIBUTE_PREFIX))
+        return f"left(list_filter(attributes, lambda a: a.attribute_id = {attribute_id})[1].attribute_value, 255)"
     data_type = CONTACT_SOURCES[source].data_type
     if data_type == "Date":
         return f"strftime({source} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')"
@@ -133,7 +145,7 @@ def data_fields_sql(mapping: dict[str, str]) -> str:
     """A JSON object of the mapped data fields; an unmapped field is absent, so it is left alone."""
     if not mapping:
         return "'{}'::JSON"
-    pairs = ", ".join(f"'{target}', {_field_value(source)}" for target, source in sorted(mapping.items()))
+    pairs = ", ".join(f"{_sql_string(target)}, {_field_value(source)}" for target, source in sorted(mapping.items()))
     return f"json_object({pairs})"
 
 
@@ -163,7 +175,7 @@ FROM ({body})
 
 def build_contacts(conn: duckdb.DuckDBPyConnection, mapping: dict[str, str], books: dict[str, bool]) -> None:
     """Rebuild contacts, rejections and outbound rows in one transaction."""
-    unknown = sorted(set(mapping.values()) - CONTACT_SOURCES.keys())
+    unknown = sorted(source for source in mapping.values() if contact_source(source) is None)
     if unknown:
         raise ValueError(f"field mapping names unknown source(s): {', '.join(unknown)}")
     conn.execute("BEGIN")

@@ -78,3 +78,22 @@ def test_a_removed_mapping_stops_writing_its_field_and_a_new_one_is_filled(sandb
         if addresses and email in customers:
             first = min(addresses, key=lambda a: a["id"])
             assert contact["dataFields"]["CITY"] == first["city"], email
+
+
+def test_form_fields_map_by_name_and_attributes_by_id(sandboxes):
+    customers = [c for c in sandboxes.bigcommerce.export("customers")
+                 if c["form_fields"] and c["attributes"] and PLAUSIBLE_EMAIL.fullmatch(key(c["email"]))]
+    assert customers, "the sandbox store has customers with form fields and attributes"
+    form_field = customers[0]["form_fields"][0]["name"]
+    attribute_id = customers[0]["attributes"][0]["attribute_id"]
+    _use_mapping({"HEARD_ABOUT": f"form_field:{form_field}", "ATTRIBUTE": f"attribute:{attribute_id}"})
+
+    assert run_sync(defs).success
+
+    contacts = book_members(sandboxes.dotmailer, "Store customers")
+    for customer in customers:
+        fields = contacts[key(customer["email"])]["dataFields"]
+        answers = [f["value"] for f in customer["form_fields"] if f["name"] == form_field]
+        values = [a["attribute_value"] for a in customer["attributes"] if a["attribute_id"] == attribute_id]
+        assert fields.get("HEARD_ABOUT") == (str(answers[0]) if answers else None)
+        assert fields.get("ATTRIBUTE") == (values[0] if values else None)
