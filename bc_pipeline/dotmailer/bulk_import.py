@@ -190,3 +190,51 @@ def poll_until_finished(
         if client.monotonic() >= deadline:
             return None
         client.sleep(next(waits))
+
+
+def import_in_chunks(
+    client: DotmailerClient,
+    encoded_items: Iterable[tuple[Item, bytes]],
+    *,
+    head: bytes,
+    on_oversized: Callable[[Item, int], None],
+    submit: Callable[[Chunk[Item]], str],
+    finished_status: Callable[[str], dict[str, Any] | None],
+    reject: Callable[[Item, str, str], None],
+    record_chunk: Callable[[list[Item], str | None, dict[str, Any] | None], None],
+    chunk_outcomes: list[ImportChunkOutcome],
+    max_bytes: int,
+    max_items: int,
+    max_active: int,
+    poll_interval: float,
+    poll_timeout: float,
+) -> None:
+    """The whole life of a bulk import: chunk the encoded items, keep imports running, report each item.
+
+    An item too large for any request goes to `on_oversized(item, size)`, the items of a chunk dotmailer
+    refuses to `reject(item, code, reason)`; every other chunk goes to `record_chunk(items, import_id,
+    final_status)` as it ends.
+    """
+    chunks = build_chunks(
+        encoded_items,
+        head=head,
+        tail=b"]}",
+        max_bytes=max_bytes,
+        max_items=max_items,
+        on_oversized=on_oversized,
+    )
+    for chunk, import_id, status, refusal in run_import_window(
+        client,
+        chunks,
+        submit=submit,
+        finished_status=finished_status,
+        max_active=max_active,
+        poll_interval=poll_interval,
+        poll_timeout=poll_timeout,
+    ):
+        if refusal is not None:
+            chunk_outcomes.append(ImportChunkOutcome(None, "Refused", len(chunk.items), str(refusal)))
+            for item in chunk.items:
+                reject(item, refusal.code or "Refused", str(refusal))
+            continue
+        record_chunk(list(chunk.items), import_id, status)

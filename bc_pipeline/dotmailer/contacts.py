@@ -15,10 +15,9 @@ from bc_pipeline.dotmailer.bulk_import import (
     DEFAULT_MAX_CHUNK_BYTES,
     Chunk,
     ImportChunkOutcome,
-    build_chunks,
     encode_json,
+    import_in_chunks,
     poll_until_finished,
-    run_import_window,
 )
 from bc_pipeline.dotmailer.client import DotmailerClient
 
@@ -144,31 +143,24 @@ def import_contacts(
             on_accepted(import_id, list(chunk.items))
         return import_id
 
-    chunks = build_chunks(
+    import_in_chunks(
+        client,
         encoded_contacts(),
         head=b'{"mergeOption":' + encode_json(merge_option) + b',"contacts":[',
-        tail=b"]}",
-        max_bytes=max_chunk_bytes,
-        max_items=max_contacts_per_chunk,
         on_oversized=lambda email, size: reject(
             email, "tooLarge", f"the contact's data is {size} bytes, over the {max_chunk_bytes}-byte request limit"
         ),
-    )
-    for chunk, import_id, status, refusal in run_import_window(
-        client,
-        chunks,
         submit=submit,
         finished_status=lambda import_id: _finished_status(client, import_id),
+        reject=reject,
+        record_chunk=lambda emails, import_id, status: _record_chunk(report, emails, import_id, status),
+        chunk_outcomes=report.chunks,
+        max_bytes=max_chunk_bytes,
+        max_items=max_contacts_per_chunk,
         max_active=max_active_imports,
         poll_interval=poll_interval,
         poll_timeout=poll_timeout,
-    ):
-        if refusal is not None:
-            report.chunks.append(ImportChunkOutcome(None, "Refused", len(chunk.items), str(refusal)))
-            for email in chunk.items:
-                reject(email, refusal.code or "refused", str(refusal))
-            continue
-        _record_chunk(report, chunk.items, import_id, status)
+    )
     return report
 
 

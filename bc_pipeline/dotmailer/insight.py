@@ -18,10 +18,9 @@ from bc_pipeline.dotmailer.bulk_import import (
     DEFAULT_MAX_CHUNK_BYTES,
     Chunk,
     ImportChunkOutcome,
-    build_chunks,
     encode_json,
+    import_in_chunks,
     poll_until_finished,
-    run_import_window,
 )
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.errors import DotmailerApiError
@@ -162,31 +161,24 @@ def import_insight(
         + encode_json(collection_type)
         + b',"records":['
     )
-    chunks = build_chunks(
+    import_in_chunks(
+        client,
         encoded_records(),
         head=head,
-        tail=b"]}",
-        max_bytes=max_chunk_bytes,
-        max_items=max_records_per_chunk,
         on_oversized=lambda record, size: reject(
             record, "TooLarge", f"the record is {size} bytes, over the {max_chunk_bytes}-byte request limit"
         ),
-    )
-    for chunk, import_id, status, refusal in run_import_window(
-        client,
-        chunks,
         submit=submit,
         finished_status=lambda import_id: _finished_status(client, import_id),
+        reject=reject,
+        record_chunk=lambda records, import_id, status: _record_chunk(report, records, import_id, status),
+        chunk_outcomes=report.chunks,
+        max_bytes=max_chunk_bytes,
+        max_items=max_records_per_chunk,
         max_active=max_active_imports,
         poll_interval=poll_interval,
         poll_timeout=poll_timeout,
-    ):
-        if refusal is not None:
-            report.chunks.append(ImportChunkOutcome(None, "Refused", len(chunk.items), str(refusal)))
-            for record in chunk.items:
-                reject(record, refusal.code or "Refused", str(refusal))
-            continue
-        _record_chunk(report, chunk.items, import_id, status)
+    )
     return report
 
 
