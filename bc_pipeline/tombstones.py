@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from bc_pipeline.transform.deleted_records import ensure_deleted_records
-from bc_pipeline.warehouse import CUSTOMER_ADDRESSES, CUSTOMERS, PRODUCTS, SUBSCRIBERS
+from bc_pipeline.warehouse import CUSTOMER_ADDRESSES, CUSTOMERS, PRODUCTS, SUBSCRIBERS, transaction
 from bc_pipeline.webhooks.inbox import Inbox
 
 # Inbox deletion kind -> (stream, staged tables to remove the row from, with their id column)
@@ -35,8 +35,7 @@ def apply_inbox_deletions(conn: duckdb.DuckDBPyConnection, inbox: Inbox) -> dict
     if through <= after:
         return {}
     applied: dict[str, int] = {}
-    conn.execute("BEGIN")
-    try:
+    with transaction(conn):
         for kind, (stream, tables) in _DELETED.items():
             ids = inbox.deleted_ids(kind, after_seq=after, through_seq=through)
             if not ids:
@@ -52,8 +51,4 @@ def apply_inbox_deletions(conn: duckdb.DuckDBPyConnection, inbox: Inbox) -> dict
             applied[stream] = len(set(ids))
         # The cursor moves in the same transaction as the tombstones: a crash repeats the read, never skips it.
         conn.execute("INSERT OR REPLACE INTO bigcommerce.inbox_cursor VALUES ('deletions', ?)", [through])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return applied

@@ -7,7 +7,10 @@ staged; typed columns are projected from the raw JSON by DuckDB, never by Python
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -308,6 +311,20 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_state (
 def run_sql(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
     """Execute and drain the result, so the connection is free for the next statement of any kind."""
     return conn.execute(sql, params).fetchall()
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction around the block: committed if the block ends normally, else rolled back."""
+    run_sql(conn, "BEGIN TRANSACTION")
+    try:
+        yield
+        run_sql(conn, "COMMIT")
+    except BaseException:
+        # A failed COMMIT has already rolled back; there is then nothing left to undo.
+        with contextlib.suppress(duckdb.Error):
+            run_sql(conn, "ROLLBACK")
+        raise
 
 
 def open_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:

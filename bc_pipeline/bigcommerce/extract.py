@@ -9,7 +9,6 @@ before opening a new one: no gap, and upserts by primary key make re-reads harml
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -159,19 +158,12 @@ def _commit_page(
     advance_to: datetime | None,
 ) -> None:
     """Stage one page and record the scan's progress atomically; the last page also moves the watermark."""
-    warehouse.run_sql(cur, "BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(cur):
         rows = warehouse.stage_page(cur, spec.table, spec.child_tables, page.text, spec.records_path) if page.text else 0
         if page.last:
             warehouse.save_progress(cur, key, window_start=None, window_end=None, resume_after=None, watermark=advance_to)
         else:
             warehouse.save_progress(cur, key, window_start=window[0], window_end=window[1], resume_after=page.resume)
-        warehouse.run_sql(cur, "COMMIT")
-    except BaseException:
-        # A failed COMMIT has already rolled back; there is then nothing left to undo.
-        with contextlib.suppress(duckdb.Error):
-            warehouse.run_sql(cur, "ROLLBACK")
-        raise
     tally.count(page, rows)
 
 

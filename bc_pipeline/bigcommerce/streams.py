@@ -5,10 +5,10 @@ Adding a stream is adding a spec here (and its staging table in bc_pipeline.ware
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
-from collections.abc import Mapping
 
 from bc_pipeline import warehouse
 from bc_pipeline.bigcommerce.client import MAX_PAGE_SIZE

@@ -170,13 +170,8 @@ def stage_incomplete_orders(conn: duckdb.DuckDBPyConnection, bigcommerce: BigCom
         response = bigcommerce.get(ORDERS.path, params)
         if response.is_empty:
             return
-        cursor.execute("BEGIN TRANSACTION")
-        try:
+        with warehouse.transaction(cursor):
             warehouse.stage_page(cursor, ORDERS.table, ORDERS.child_tables, response.text, ORDERS.records_path)
-            cursor.execute("COMMIT")
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
         if len(response.body) < PAGE_SIZE:
             return
         params["min_id"] = max(int(order["id"]) for order in response.body) + 1

@@ -10,8 +10,6 @@ Whatever does not fit in this hour's budget, or meets an inactive program, simpl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +37,7 @@ from bc_pipeline.enrolment.ledger import ensure_enrolment_ledger, record_switch_
 from bc_pipeline.enrolment.programs import find_program
 from bc_pipeline.enrolment.roles import program_name
 from bc_pipeline.settings import ConnectorSettings
+from bc_pipeline.warehouse import transaction
 
 IN_FLIGHT = "the run stopped while the enrolment call was on its way; not resent, as it may have gone through"
 
@@ -129,7 +128,7 @@ def enrol_within_budget(
             enrolment = enrol(client, result.program_id, ids)
         except (ProgramNotActive, EnrolmentAllowanceExceeded) as refusal:
             outcome = PROGRAM_NOT_ACTIVE if isinstance(refusal, ProgramNotActive) else ALLOWANCE_EXCEEDED
-            with _transaction(conn):
+            with transaction(conn):
                 _unpark(conn, result, batch)
                 record_call(conn, now, result.role, result.program_id, len(ids), outcome, detail=refusal.code)
             result.problem = _refusal_problem(result, refusal)
@@ -158,19 +157,8 @@ def _refusal_problem(result: EnrolmentResult, refusal: DotmailerApiError) -> str
     return "dotmailer refused the enrolment: this hour's allowance of 20 enrolment calls is spent; retrying later"
 
 
-@contextmanager
-def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    conn.execute("BEGIN")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
 def _park(conn, now: datetime, result: EnrolmentResult, batch: list[tuple[str, int]], reason: str) -> None:
-    with _transaction(conn):
+    with transaction(conn):
         _park_rows(conn, now, result, batch, reason)
 
 
@@ -193,7 +181,7 @@ def _unpark(conn, result: EnrolmentResult, batch: list[tuple[str, int]]) -> None
 
 
 def _record_enrolment(conn, now: datetime, result: EnrolmentResult, batch: list[tuple[str, int]], enrolment_id: str):
-    with _transaction(conn):
+    with transaction(conn):
         _unpark(conn, result, batch)
         record_call(conn, now, result.role, result.program_id, len(batch), ACCEPTED, enrolment_id=enrolment_id)
         conn.execute(
@@ -207,6 +195,6 @@ def _record_enrolment(conn, now: datetime, result: EnrolmentResult, batch: list[
 
 def _record_failed_call(conn, now: datetime, result: EnrolmentResult, batch: list[tuple[str, int]], outcome: str,
                         reason: str) -> None:
-    with _transaction(conn):
+    with transaction(conn):
         record_call(conn, now, result.role, result.program_id, len(batch), outcome, detail=reason)
         _park_rows(conn, now, result, batch, reason)

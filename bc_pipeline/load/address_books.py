@@ -19,6 +19,7 @@ from bc_pipeline.dotmailer.address_books import remove_contacts_from_book
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.contacts import ContactImportReport, import_contacts, resume_contact_import
 from bc_pipeline.transform.contacts import SUBSCRIBERS_BOOK
+from bc_pipeline.warehouse import transaction
 
 # Failures that sending the same data again cannot fix; they wait for the contact to change.
 PERMANENT_FAILURES = ("InvalidEmail", "GloballySuppressed", "SuppressedByDomain", "missingEmail", "tooLarge")
@@ -130,18 +131,17 @@ def _pending_contacts(conn: duckdb.DuckDBPyConnection, book: str, book_id: int) 
 
 
 def _record_accepted(conn: duckdb.DuckDBPyConnection, book: str, import_id: str, emails: list[str]) -> None:
-    conn.execute("BEGIN")
-    conn.execute(
-        "INSERT INTO dotmailer.contact_imports VALUES (?, ?, now(), NULL, 'accepted', ?)",
-        [import_id, book, len(emails)],
-    )
-    conn.execute(
-        """INSERT INTO dotmailer.contact_import_rows
-           SELECT import_id, book, email_key, email, hash FROM (SELECT ? AS import_id, * FROM dotmailer.pending_contacts)
-           WHERE book = ? AND email IN (SELECT unnest(?::VARCHAR[]))""",
-        [import_id, book, emails],
-    )
-    conn.execute("COMMIT")
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO dotmailer.contact_imports VALUES (?, ?, now(), NULL, 'accepted', ?)",
+            [import_id, book, len(emails)],
+        )
+        conn.execute(
+            """INSERT INTO dotmailer.contact_import_rows
+               SELECT import_id, book, email_key, email, hash FROM (SELECT ? AS import_id, * FROM dotmailer.pending_contacts)
+               WHERE book = ? AND email IN (SELECT unnest(?::VARCHAR[]))""",
+            [import_id, book, emails],
+        )
 
 
 def _apply_report(conn: duckdb.DuckDBPyConnection, book: str, report: ContactImportReport, result: BookLoadResult):
@@ -158,41 +158,40 @@ def _apply_report(conn: duckdb.DuckDBPyConnection, book: str, report: ContactImp
         }
     )
     conn.register("import_report", outcomes)
-    conn.execute("BEGIN")
-    # The hash sent is the one recorded when dotmailer accepted the import, not today's.
-    conn.execute(
-        """CREATE OR REPLACE TEMP TABLE import_outcomes AS
-           SELECT lower(trim(o.email)) AS email_key, o.*, r.hash
-           FROM import_report o
-           LEFT JOIN dotmailer.contact_import_rows r ON r.import_id = o.import_id AND r.email = o.email""",
-    )
-    conn.execute(
-        """INSERT OR REPLACE INTO dotmailer.book_members
-           SELECT ?, email_key, email, contact_id, hash, now(), import_id
-           FROM import_outcomes WHERE outcome IN ('created', 'updated')""",
-        [book],
-    )
-    conn.execute(
-        """INSERT OR IGNORE INTO dotmailer.contact_ids
-           SELECT email_key, contact_id, now() FROM import_outcomes
-           WHERE outcome IN ('created', 'updated') AND contact_id IS NOT NULL""",
-    )
-    conn.execute(
-        """DELETE FROM dotmailer.load_failures WHERE book = ?
-           AND email_key IN (SELECT email_key FROM import_outcomes WHERE outcome IN ('created', 'updated'))""",
-        [book],
-    )
-    conn.execute(
-        """INSERT OR REPLACE INTO dotmailer.load_failures
-           SELECT ?, email_key, email, hash, failure_code, reason, import_id, now()
-           FROM import_outcomes WHERE outcome = 'failed'""",
-        [book],
-    )
-    conn.execute(
-        """UPDATE dotmailer.contact_imports SET finished_at = now(), status = 'finished'
-           WHERE import_id IN (SELECT import_id FROM import_outcomes WHERE outcome <> 'pending')""",
-    )
-    conn.execute("COMMIT")
+    with transaction(conn):
+        # The hash sent is the one recorded when dotmailer accepted the import, not today's.
+        conn.execute(
+            """CREATE OR REPLACE TEMP TABLE import_outcomes AS
+               SELECT lower(trim(o.email)) AS email_key, o.*, r.hash
+               FROM import_report o
+               LEFT JOIN dotmailer.contact_import_rows r ON r.import_id = o.import_id AND r.email = o.email""",
+        )
+        conn.execute(
+            """INSERT OR REPLACE INTO dotmailer.book_members
+               SELECT ?, email_key, email, contact_id, hash, now(), import_id
+               FROM import_outcomes WHERE outcome IN ('created', 'updated')""",
+            [book],
+        )
+        conn.execute(
+            """INSERT OR IGNORE INTO dotmailer.contact_ids
+               SELECT email_key, contact_id, now() FROM import_outcomes
+               WHERE outcome IN ('created', 'updated') AND contact_id IS NOT NULL""",
+        )
+        conn.execute(
+            """DELETE FROM dotmailer.load_failures WHERE book = ?
+               AND email_key IN (SELECT email_key FROM import_outcomes WHERE outcome IN ('created', 'updated'))""",
+            [book],
+        )
+        conn.execute(
+            """INSERT OR REPLACE INTO dotmailer.load_failures
+               SELECT ?, email_key, email, hash, failure_code, reason, import_id, now()
+               FROM import_outcomes WHERE outcome = 'failed'""",
+            [book],
+        )
+        conn.execute(
+            """UPDATE dotmailer.contact_imports SET finished_at = now(), status = 'finished'
+               WHERE import_id IN (SELECT import_id FROM import_outcomes WHERE outcome <> 'pending')""",
+        )
     conn.unregister("import_report")
     result.import_ids.extend(sorted({r.import_id for r in report.results if r.import_id}))
     result.created += len(report.with_outcome("created"))

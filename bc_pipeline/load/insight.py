@@ -29,6 +29,7 @@ from bc_pipeline.dotmailer.insight import (
 )
 from bc_pipeline.ledger import ensure_ledger
 from bc_pipeline.load.insight_ledger import ensure_insight_ledger
+from bc_pipeline.warehouse import transaction
 
 CONTACT_MISSING = "ContactEmailDoesNotExist"
 
@@ -224,18 +225,17 @@ def _pending_records(conn: duckdb.DuckDBPyConnection, collection: InsightCollect
 
 def _record_accepted(conn, collection: InsightCollection, import_id: str, keys: list[str],
                      result: InsightLoadResult) -> None:
-    conn.execute("BEGIN")
-    conn.execute(
-        "INSERT INTO dotmailer.insight_imports VALUES (?, ?, now(), NULL, 'accepted', ?)",
-        [import_id, collection.name, len(keys)],
-    )
-    conn.execute(
-        """INSERT INTO dotmailer.insight_import_rows
-           SELECT ?, collection, key, contact_email, hash FROM dotmailer.pending_insight
-           WHERE collection = ? AND key IN (SELECT unnest(?::VARCHAR[]))""",
-        [import_id, collection.name, keys],
-    )
-    conn.execute("COMMIT")
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO dotmailer.insight_imports VALUES (?, ?, now(), NULL, 'accepted', ?)",
+            [import_id, collection.name, len(keys)],
+        )
+        conn.execute(
+            """INSERT INTO dotmailer.insight_import_rows
+               SELECT ?, collection, key, contact_email, hash FROM dotmailer.pending_insight
+               WHERE collection = ? AND key IN (SELECT unnest(?::VARCHAR[]))""",
+            [import_id, collection.name, keys],
+        )
     result.sent += len(keys)
 
 
@@ -268,31 +268,30 @@ def _apply_outcomes(conn, collection: InsightCollection, report: InsightImportRe
         }
     )
     conn.register("insight_report", outcomes)
-    conn.execute("BEGIN")
-    # The hash sent is the one recorded when dotmailer accepted the import, not today's.
-    conn.execute(
-        """CREATE OR REPLACE TEMP TABLE insight_outcomes AS
-           SELECT o.*, coalesce(x.hash, p.hash) AS hash, coalesce(x.contact_email, p.contact_email) AS contact_email
-           FROM insight_report o
-           LEFT JOIN dotmailer.insight_import_rows x ON x.import_id = o.import_id AND x.key = o.key
-           LEFT JOIN dotmailer.pending_insight p ON p.collection = ? AND p.key = o.key""",
-        [collection.name],
-    )
-    conn.execute(
-        """INSERT OR REPLACE INTO dotmailer.insight_records
-           SELECT ?, key, contact_email, hash, now(), import_id FROM insight_outcomes WHERE outcome = 'imported'""",
-        [collection.name],
-    )
-    conn.execute(
-        """DELETE FROM dotmailer.insight_failures WHERE collection = ?
-           AND key IN (SELECT key FROM insight_outcomes WHERE outcome = 'imported')""",
-        [collection.name],
-    )
-    conn.execute(
-        """INSERT OR REPLACE INTO dotmailer.insight_failures
-           SELECT ?, key, contact_email, reason, detail, hash, import_id, now()
-           FROM insight_outcomes WHERE outcome = 'failed'""",
-        [collection.name],
-    )
-    conn.execute("COMMIT")
+    with transaction(conn):
+        # The hash sent is the one recorded when dotmailer accepted the import, not today's.
+        conn.execute(
+            """CREATE OR REPLACE TEMP TABLE insight_outcomes AS
+               SELECT o.*, coalesce(x.hash, p.hash) AS hash, coalesce(x.contact_email, p.contact_email) AS contact_email
+               FROM insight_report o
+               LEFT JOIN dotmailer.insight_import_rows x ON x.import_id = o.import_id AND x.key = o.key
+               LEFT JOIN dotmailer.pending_insight p ON p.collection = ? AND p.key = o.key""",
+            [collection.name],
+        )
+        conn.execute(
+            """INSERT OR REPLACE INTO dotmailer.insight_records
+               SELECT ?, key, contact_email, hash, now(), import_id FROM insight_outcomes WHERE outcome = 'imported'""",
+            [collection.name],
+        )
+        conn.execute(
+            """DELETE FROM dotmailer.insight_failures WHERE collection = ?
+               AND key IN (SELECT key FROM insight_outcomes WHERE outcome = 'imported')""",
+            [collection.name],
+        )
+        conn.execute(
+            """INSERT OR REPLACE INTO dotmailer.insight_failures
+               SELECT ?, key, contact_email, reason, detail, hash, import_id, now()
+               FROM insight_outcomes WHERE outcome = 'failed'""",
+            [collection.name],
+        )
     conn.unregister("insight_report")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import duckdb
 
 from bc_pipeline.transform.deleted_records import ensure_deleted_records
+from bc_pipeline.warehouse import transaction
 
 ORDERS_SOURCE_SQL = r"""
 CREATE OR REPLACE TEMP TABLE order_insight_source AS
@@ -113,12 +114,7 @@ FROM order_insight_source WHERE rejected_reason IS NOT NULL
 def build_order_insight(conn: duckdb.DuckDBPyConnection) -> None:
     """Rebuild the outbound and rejected orders in one transaction; needs transform/contacts built first."""
     ensure_deleted_records(conn)
-    conn.execute("BEGIN")
-    try:
+    with transaction(conn):
         conn.execute(ORDERS_SOURCE_SQL)
         conn.execute(OUTBOUND_ORDERS_SQL)
         conn.execute(REJECTED_ORDERS_SQL)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
