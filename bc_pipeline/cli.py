@@ -147,10 +147,10 @@ def demo(seed, customers, orders, products, subscribers) -> None:
     import os
     import shutil
 
+    from bc_pipeline.paths import pipeline_home
     from bc_pipeline.sandbox.bigcommerce import BigCommerceSandboxConfig
     from bc_pipeline.sandbox.dotmailer import DotmailerSandboxConfig
     from bc_pipeline.sandbox.serve import start_sandboxes
-    from bc_pipeline.settings import pipeline_home
 
     home = pipeline_home() / "demo"
     shutil.rmtree(home, ignore_errors=True)
@@ -264,7 +264,7 @@ def webhooks_serve(host: str, port: int, certfile, keyfile) -> None:
     """Receive webhooks into the inbox ($BC_PIPELINE_HOME/inbox.sqlite); needs $BC_WEBHOOK_SECRET."""
     import os
 
-    from bc_pipeline.enrolment.inbox import inbox_path
+    from bc_pipeline.paths import inbox_path
     from bc_pipeline.webhooks import serve_receiver
 
     secret = os.environ.get("BC_WEBHOOK_SECRET")

@@ -37,7 +37,8 @@ ENV_FILE_OPTION = click.option(
 def connect(api_path, client_id, access_token, dotmailer_user, dotmailer_password, dotmailer_endpoint,
             webhook_url, env_file: Path, run_first_sync: bool) -> None:
     """Check the BigCommerce and dotmailer credentials, store them in .env and connect the store."""
-    from bc_pipeline.connection import CONNECTION_VARIABLES, connect as connect_store
+    from bc_pipeline.connection import CONNECTION_VARIABLES
+    from bc_pipeline.connection import connect as connect_store
     from bc_pipeline.credential_checks import CredentialCheckFailed
     from bc_pipeline.env_file import read_env_file
     from bc_pipeline.webhook_registration import WebhookRegistrationFailed

@@ -36,7 +36,7 @@ from bc_pipeline.credential_checks import (
     parse_api_path,
 )
 from bc_pipeline.env_file import read_env_file, update_env_file
-from bc_pipeline.settings import pipeline_home
+from bc_pipeline.paths import INBOX_FILE, WAREHOUSE_FILE, pipeline_home
 from bc_pipeline.webhook_registration import (
     HookRegistry,
     RegisteredHook,
@@ -69,7 +69,7 @@ CONNECTION_VARIABLES = (
     "DOTMAILER_API_PASSWORD",
     "BC_WEBHOOK_SECRET",
 )
-STAGED_DATA = ("warehouse.duckdb", "warehouse.duckdb.wal", "inbox.sqlite", "inbox.sqlite-wal", "inbox.sqlite-shm")
+STAGED_DATA = (WAREHOUSE_FILE, f"{WAREHOUSE_FILE}.wal", INBOX_FILE, f"{INBOX_FILE}-wal", f"{INBOX_FILE}-shm")
 
 
 @dataclass(frozen=True)

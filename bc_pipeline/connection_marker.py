@@ -1,7 +1,7 @@
 """The disconnected marker: a file under $BC_PIPELINE_HOME that every API client checks before each request.
 
 `bc-pipeline disconnect` writes it first, so a run already in flight (in any process) stops before its next
-request. It stays cheap to check (one `stat`) and has no imports from the rest of the package, so the API
+request. It stays cheap to check (one `stat`) and has imports only bc_pipeline.paths from the rest of the package, so the API
 clients can import it without a cycle.
 """
 
@@ -15,6 +15,8 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bc_pipeline.paths import pipeline_home
+
 MARKER_NAME = "DISCONNECTED"
 
 # Set only around connect's credential checks and disconnect's webhook deletion, in the calling context:
@@ -27,7 +29,7 @@ class Disconnected(RuntimeError):
 
 
 def _home(home: str | os.PathLike[str] | None) -> Path:
-    return Path(home) if home is not None else Path(os.environ.get("BC_PIPELINE_HOME", ".bc_pipeline"))
+    return Path(home) if home is not None else pipeline_home()
 
 
 def marker_path(home: str | os.PathLike[str] | None = None) -> Path:

@@ -17,7 +17,8 @@ from pydantic import Field
 from bc_pipeline.bigcommerce.client import BigCommerceClient
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.ledger import ensure_ledger
-from bc_pipeline.settings import ConnectorSettings, load_settings, pipeline_home
+from bc_pipeline.paths import WAREHOUSE_FILE, pipeline_home
+from bc_pipeline.settings import ConnectorSettings, load_settings
 from bc_pipeline.warehouse import open_warehouse
 
 DEFAULT_BIGCOMMERCE_URL = "https://api.bigcommerce.com"
@@ -59,7 +60,7 @@ class WarehouseResource(dg.ConfigurableResource):
     home: str | None = Field(default=None, description="Defaults to $BC_PIPELINE_HOME, else .bc_pipeline/.")
 
     def path(self) -> Path:
-        return (Path(self.home) if self.home else pipeline_home()) / "warehouse.duckdb"
+        return (Path(self.home) if self.home else pipeline_home()) / WAREHOUSE_FILE
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

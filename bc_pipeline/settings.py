@@ -93,10 +93,6 @@ def settings_path() -> Path:
     return Path(os.environ.get("BC_PIPELINE_SETTINGS", "connector.yaml"))
 
 
-def pipeline_home() -> Path:
-    return Path(os.environ.get("BC_PIPELINE_HOME", ".bc_pipeline"))
-
-
 def set_data_sync(on: bool, path: Path | None = None) -> None:
     """Switch the 5-minute sync in connector.yaml, editing only its `data_sync` line so comments survive."""
     path = path or settings_path()

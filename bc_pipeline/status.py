@@ -22,7 +22,8 @@ from bc_pipeline.connection import read_connection_record
 from bc_pipeline.connection_marker import read_marker
 from bc_pipeline.credential_checks import REGION_NAMES
 from bc_pipeline.env_file import read_env_file
-from bc_pipeline.settings import SettingsError, load_settings, pipeline_home
+from bc_pipeline.paths import WAREHOUSE_FILE, pipeline_home
+from bc_pipeline.settings import SettingsError, load_settings
 
 WAREHOUSE_OPEN_TIMEOUT_S = 2.0
 REJECTED_REASONS_SHOWN = 3
@@ -116,7 +117,7 @@ def collect_status(
                 _read_instance(status, configured, now)
         except Exception as exc:  # status reports what it can; the instance is one source among several
             status.notes.append(f"the Dagster instance could not be read: {type(exc).__name__}")
-    _read_warehouse(status, home / "warehouse.duckdb", warehouse_timeout_s)
+    _read_warehouse(status, home / WAREHOUSE_FILE, warehouse_timeout_s)
     return status
 
 

@@ -2,10 +2,10 @@
 
 import dagster as dg
 
+from bc_pipeline.dotmailer.address_books import find_or_create_address_book
 from bc_pipeline.load.address_books import BookLoadResult, load_address_book
 from bc_pipeline.load.data_fields import ensure_mapping
 from bc_pipeline.load.suppressions import refresh_suppressions
-from bc_pipeline.dotmailer.address_books import find_or_create_address_book
 from bc_pipeline.resources import ConnectorSettingsResource, DotmailerResource, WarehouseResource
 from bc_pipeline.transform.contacts import CUSTOMERS_BOOK, SUBSCRIBERS_BOOK
 

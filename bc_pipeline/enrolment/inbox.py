@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from bc_pipeline.settings import pipeline_home
+from bc_pipeline.paths import inbox_path
 from bc_pipeline.webhooks.inbox import Inbox
-
-
-def inbox_path() -> Path:
-    return pipeline_home() / "inbox.sqlite"
 
 
 def open_inbox() -> Inbox | None:

@@ -8,8 +8,8 @@ import dagster as dg
 
 from bc_pipeline.enrolment import clock as enrolment_clock
 from bc_pipeline.enrolment.carts import enrol_abandoned_baskets
-from bc_pipeline.enrolment.inbox import inbox_path
 from bc_pipeline.enrolment.triggers import abandoned_baskets_decision
+from bc_pipeline.paths import inbox_path
 from bc_pipeline.resources import WarehouseResource
 from bc_pipeline.sandbox.bigcommerce.rows import CartRow, OrderRow
 from bc_pipeline.settings import load_settings

@@ -5,11 +5,11 @@ from datetime import timedelta
 from bc_pipeline.sync_runner import run_sync
 from bc_pipeline_tests.enrolment.conftest import (
     PROGRAMS,
-    fast_defs,
     add_to_store,
     contact_ids_by_email,
     enrol_now,
     enrolled_contacts,
+    fast_defs,
     ledger_rows,
     new_customers,
     program_id,

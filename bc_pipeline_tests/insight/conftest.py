@@ -5,7 +5,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -14,8 +14,8 @@ import pytest
 
 from bc_pipeline.bigcommerce.extract import SAFETY_LAG
 from bc_pipeline.definitions import defs
+from bc_pipeline.paths import pipeline_home
 from bc_pipeline.resources import DotmailerResource
-from bc_pipeline.settings import pipeline_home
 from bc_pipeline.sync_runner import SyncSummary, run_sync
 from bc_pipeline_tests.pipeline.conftest import sandboxes  # noqa: F401
 

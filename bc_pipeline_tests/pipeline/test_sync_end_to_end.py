@@ -3,7 +3,7 @@
 import duckdb
 
 from bc_pipeline.definitions import defs
-from bc_pipeline.settings import pipeline_home
+from bc_pipeline.paths import pipeline_home
 from bc_pipeline.sync_runner import run_sync
 from bc_pipeline_tests.pipeline.expected import (
     PLAUSIBLE_EMAIL,

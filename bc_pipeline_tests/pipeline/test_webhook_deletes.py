@@ -6,9 +6,8 @@ import duckdb
 import requests
 
 from bc_pipeline.definitions import defs
-from bc_pipeline.enrolment.inbox import inbox_path
+from bc_pipeline.paths import inbox_path, pipeline_home
 from bc_pipeline.sandbox.server import serve_in_thread
-from bc_pipeline.settings import pipeline_home
 from bc_pipeline.sync_runner import run_sync
 from bc_pipeline.webhooks import Inbox, create_receiver_app
 from bc_pipeline_tests.pipeline.expected import PLAUSIBLE_EMAIL, book_members, key

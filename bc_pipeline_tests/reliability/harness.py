@@ -23,15 +23,16 @@ from bc_pipeline.bigcommerce.extract import SAFETY_LAG
 from bc_pipeline.bigcommerce.pacing import RatePacer
 from bc_pipeline.definitions import defs
 from bc_pipeline.dotmailer.client import DotmailerClient
-from bc_pipeline.resources import BigCommerceResource, DotmailerResource
 from bc_pipeline.enrolment.enrol import enrol_new_contacts
+from bc_pipeline.paths import pipeline_home
+from bc_pipeline.resources import BigCommerceResource, DotmailerResource
 from bc_pipeline.sandbox.bigcommerce import BigCommerceSandboxConfig
 from bc_pipeline.sandbox.dotmailer import DotmailerSandboxConfig
 from bc_pipeline.sandbox.serve import SandboxPair, start_sandboxes
 from bc_pipeline.sandbox.server import RunningServer, serve_in_thread
-from bc_pipeline.webhooks.receiver import DEFAULT_SECRET_HEADER, WEBHOOK_PATH, create_receiver_app
-from bc_pipeline.settings import load_settings, pipeline_home
+from bc_pipeline.settings import load_settings
 from bc_pipeline.sync_runner import SyncSummary, run_sync
+from bc_pipeline.webhooks.receiver import DEFAULT_SECRET_HEADER, WEBHOOK_PATH, create_receiver_app
 from bc_pipeline_tests.insight.expected import catalog_collection, orders_collection
 from bc_pipeline_tests.pipeline.expected import book_members, consented_subscribers, key, store_contacts
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from bc_pipeline.settings import pipeline_home
+from bc_pipeline.paths import pipeline_home
 from bc_pipeline.sync_runner import run_sync
 from bc_pipeline_tests.pipeline.expected import book_members, key
 from bc_pipeline_tests.reliability.harness import CUSTOMERS_BOOK, SUBSCRIBERS_BOOK, fast_defs, settle

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from bc_pipeline.paths import pipeline_home
 from bc_pipeline.sandbox.server import serve_in_thread
-from bc_pipeline.settings import pipeline_home
 from bc_pipeline.sync_runner import run_sync
 from bc_pipeline_tests.reliability.harness import (
     SETTINGS_WITH_PROGRAMS,

@@ -6,8 +6,6 @@ twice, nobody subscribed without consent, no suppressed contact re-subscribed, e
 
 from __future__ import annotations
 
-import pytest
-
 from bc_pipeline_tests.reliability.harness import FaultCase, run_fault_case
 from bc_pipeline_tests.reliability.matrix import FULL_MATRIX, REDUCED_MATRIX
 

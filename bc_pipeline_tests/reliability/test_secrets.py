@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from bc_pipeline.settings import pipeline_home
+from bc_pipeline.paths import pipeline_home
 from bc_pipeline.sync_runner import run_sync
 from bc_pipeline_tests.reliability.harness import fast_defs
 
