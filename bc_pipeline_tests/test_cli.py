@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import requests
-from dotenv import dotenv_values
+
+from bc_pipeline.env_file import read_env_file
 
 BC_PIPELINE = [sys.executable, "-m", "bc_pipeline.cli"]
 
@@ -29,7 +30,7 @@ def test_sandbox_serve_writes_its_env_and_stops_on_sigterm(tmp_path):
     )
     try:
         _wait_for(env_file, process)
-        env = dotenv_values(env_file)
+        env = read_env_file(env_file)
         assert oct(env_file.stat().st_mode & 0o777) == "0o600"
         for base in (env["BC_API_BASE_URL"], env["DOTMAILER_API_BASE_URL"]):
             assert requests.get(f"{base}/_sandbox/stats", timeout=5).json()["total_requests"] == 0

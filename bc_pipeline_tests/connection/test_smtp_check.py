@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 
 import pytest
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 
 from bc_pipeline.cli_connection import smtp_check
 from bc_pipeline.smtp_check import SmtpCheckFailed, smtp_settings
+from bc_pipeline_tests.ports import free_port
 
 SMTP_USER = "smtp-user@apiconnector.com"
 SMTP_PASSWORD = "smtp-Pw-SECRET-8812"
@@ -36,12 +36,6 @@ def _authenticate(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def certificate_authority(tmp_path_factory):
     ca = trustme.CA()
@@ -53,7 +47,7 @@ def certificate_authority(tmp_path_factory):
 def _start_server(tls_context):
     mailbox = Mailbox()
     controller = Controller(
-        mailbox, hostname="127.0.0.1", port=_free_port(), tls_context=tls_context,
+        mailbox, hostname="127.0.0.1", port=free_port(), tls_context=tls_context,
         require_starttls=tls_context is not None, authenticator=_authenticate, auth_required=tls_context is not None,
         auth_require_tls=tls_context is not None,
     )
@@ -114,7 +108,7 @@ def test_a_wrong_password_is_reported_plainly(smtp_server):
 
 
 def test_a_refused_connection_is_reported_plainly():
-    result = _check("--host", "127.0.0.1", "--port", str(_free_port()), "--username", SMTP_USER,
+    result = _check("--host", "127.0.0.1", "--port", str(free_port()), "--username", SMTP_USER,
                     "--password", SMTP_PASSWORD)
 
     assert result.exit_code == 1

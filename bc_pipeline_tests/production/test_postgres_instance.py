@@ -21,10 +21,10 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 from dagster_postgres import PostgresRunStorage
 
 from bc_pipeline.automation import SYNC_JOB, current_partition_key
+from bc_pipeline_tests.ports import free_port
 from bc_pipeline_tests.ui.conftest import (
     REPO_ROOT,
     VENV_BIN,
-    free_port,
     start_process_group,
     stop_process_group,
     wait_until,

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,9 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from bc_pipeline.env_file import read_env_file
+from bc_pipeline_tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -40,12 +42,6 @@ def ui_connector_yaml() -> str:
     return (f"history_start_date: {history_start.isoformat()}\n"
             "data_sync: false\n"
             "programs:\n  new_customers: none\n  new_subscribers: none\n  abandoned_baskets: none\n")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_process_group(command: list[str], env: dict[str, str], log: Path, cwd: Path = REPO_ROOT) -> subprocess.Popen:
@@ -95,11 +91,6 @@ def _tail(log: Path | None, lines: int = 40) -> str:
     if log is None or not log.exists():
         return ""
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines() if "=" in line)
-    return {key: value for key, value in pairs}
 
 
 @dataclass

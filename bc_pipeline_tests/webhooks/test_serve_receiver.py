@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import requests
 
 from bc_pipeline.webhooks import DEFAULT_SECRET_HEADER, WEBHOOK_PATH, Inbox
+from bc_pipeline_tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,12 +22,6 @@ from bc_pipeline.webhooks import serve_receiver
 
 serve_receiver("127.0.0.1", int(sys.argv[1]), sys.argv[2], os.environ["TEST_WEBHOOK_SECRET"])
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 10.0) -> None:
@@ -42,7 +36,7 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 10
 
 
 def test_serve_receiver_stores_callbacks_and_never_logs_the_secret(inbox_path, shared_secret, make_callback):
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [sys.executable, "-c", SERVE, str(port), str(inbox_path)],
