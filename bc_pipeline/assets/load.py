@@ -35,11 +35,12 @@ def _book_metadata(result: BookLoadResult) -> dict:
     }
 
 
-def _load_book(context, book: str, book_name: str | None, dotmailer, warehouse, connector) -> dg.MaterializeResult:
+def _load_book(context, book: str, dotmailer, warehouse, connector) -> dg.MaterializeResult:
+    settings = connector.load()
+    book_name = settings.customers_address_book if book == CUSTOMERS_BOOK else settings.subscribers_address_book
     if not book_name:
         context.log.info(f"the {book} address book is set to none in connector.yaml; nothing to load")
         return dg.MaterializeResult(metadata={"skipped": "address book set to none"})
-    settings = connector.load()
     client = dotmailer.client()
 
     def prepare_book() -> int:
@@ -62,8 +63,7 @@ def _load_book(context, book: str, book_name: str | None, dotmailer, warehouse, 
           description="The Store customers address book: every contact the store knows.")
 def customers_book(context: dg.AssetExecutionContext, dotmailer: DotmailerResource, warehouse: WarehouseResource,
                    connector: ConnectorSettingsResource) -> dg.MaterializeResult:
-    name = connector.load().customers_address_book
-    return _load_book(context, CUSTOMERS_BOOK, name, dotmailer, warehouse, connector)
+    return _load_book(context, CUSTOMERS_BOOK, dotmailer, warehouse, connector)
 
 
 @dg.asset(key=["dotmailer", "subscribers_book"], group_name="dotmailer", kinds={"python"}, pool="duckdb",
@@ -71,5 +71,4 @@ def customers_book(context: dg.AssetExecutionContext, dotmailer: DotmailerResour
           description="The Store subscribers address book: only contacts with marketing consent.")
 def subscribers_book(context: dg.AssetExecutionContext, dotmailer: DotmailerResource, warehouse: WarehouseResource,
                      connector: ConnectorSettingsResource) -> dg.MaterializeResult:
-    name = connector.load().subscribers_address_book
-    return _load_book(context, SUBSCRIBERS_BOOK, name, dotmailer, warehouse, connector)
+    return _load_book(context, SUBSCRIBERS_BOOK, dotmailer, warehouse, connector)
