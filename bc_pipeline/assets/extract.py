@@ -61,11 +61,9 @@ def bigcommerce_streams(context: dg.AssetExecutionContext, config: ExtractConfig
     specs = [STREAMS[name] for name in names]
     client = bigcommerce.client()
     with warehouse.connect() as conn:
-        if window is None:
-            results = extract_streams(client, conn, specs, full=config.full)
-        else:
+        if window is not None:
             context.log.info(f"backfill window {window[0].isoformat()} .. {window[1].isoformat()}")
-            results = {spec.name: extract_stream(client, conn, spec, window=window) for spec in specs}
+        results = extract_streams(client, conn, specs, full=config.full, window=window)
         inbox = open_inbox()
         tombstones = apply_inbox_deletions(conn, inbox) if inbox else {}
         for name in names:

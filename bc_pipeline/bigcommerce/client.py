@@ -11,6 +11,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,6 +74,9 @@ class ApiResponse:
     body: Any
     attempts: int
     rate_limited: int
+    # The store's clock when it answered (the `Date` header, whole seconds) and how long the answer took.
+    date: datetime | None = None
+    elapsed_s: float = 0.0
 
     @property
     def is_empty(self) -> bool:
@@ -93,6 +98,16 @@ def _checked_base_url(base_url: str) -> str:
         return base_url.rstrip("/")
     host = parts.hostname or "?"
     raise ValueError(f"refusing BigCommerce API URL on host {host!r}: it must use https (plain http is allowed only on loopback)")
+
+
+def _timing(response: requests.Response) -> tuple[datetime | None, float]:
+    try:
+        date = parsedate_to_datetime(response.headers["Date"])
+    except (KeyError, TypeError, ValueError):
+        date = None
+    if date is not None and date.tzinfo is None:
+        date = date.replace(tzinfo=timezone.utc)
+    return date, response.elapsed.total_seconds()
 
 
 def _error_detail(response: requests.Response) -> str:
@@ -193,11 +208,12 @@ class BigCommerceClient:
                 elif response.status_code >= 400:
                     raise self._rejection(path, params or {}, response)
                 elif response.status_code == 204 or not response.content:
-                    return ApiResponse(response.status_code, "", None, attempts, rate_limited)
+                    return ApiResponse(response.status_code, "", None, attempts, rate_limited, *_timing(response))
                 else:
                     try:
                         text = response.content.decode("utf-8")
-                        return ApiResponse(response.status_code, text, json.loads(text), attempts, rate_limited)
+                        return ApiResponse(response.status_code, text, json.loads(text), attempts, rate_limited,
+                                           *_timing(response))
                     except ValueError:
                         last_failure = "a malformed JSON body"
             failures += 1

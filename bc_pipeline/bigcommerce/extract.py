@@ -1,6 +1,6 @@
 """The one extractor: any StreamSpec, one fixed date window at a time, pages straight into DuckDB.
 
-A run's window is [watermark, the store's time at the run's start - safety lag]. Each page is upserted and the scan's resume
+A run's window is [watermark, the store's time in the answer to its first request - safety lag]. Each page is upserted and the scan's resume
 token saved in one DuckDB transaction; the transaction of the window's last page also moves the
 watermark to the window's end. A process killed at any moment therefore leaves either the previous
 state or a half-scanned window with its exact resume point, and the next run finishes that window
@@ -18,7 +18,7 @@ import duckdb
 
 from bc_pipeline import warehouse
 from bc_pipeline.bigcommerce.client import BigCommerceClient
-from bc_pipeline.bigcommerce.paging import Page, UnexpectedResponse, pages, single_object_page
+from bc_pipeline.bigcommerce.paging import Page, ScanWindow, pages, single_object_page
 from bc_pipeline.bigcommerce.streams import StreamSpec
 
 # Before any BigCommerce store existed: a window from here is the whole history.
@@ -59,36 +59,23 @@ def backfill_state_key(spec: StreamSpec) -> str:
     return f"{spec.name}:backfill"
 
 
-def read_store_clock(client: BigCommerceClient) -> tuple[datetime, int]:
-    """The store's own time (`GET /v2/time`) and the requests it took.
-
-    Windows end at the store's now, not ours: `date_modified` is stamped by the store's clock, and a
-    window reaching past it could gain rows while it is scanned."""
-    response = client.get("/v2/time")
-    seconds = response.body.get("time") if isinstance(response.body, dict) else None
-    if not isinstance(seconds, int):
-        raise UnexpectedResponse("GET /v2/time did not return the store's time")
-    return datetime.fromtimestamp(seconds, timezone.utc), response.attempts
-
-
 def extract_stream(
     client: BigCommerceClient,
     conn: duckdb.DuckDBPyConnection,
     spec: StreamSpec,
     *,
-    now: datetime | None = None,
     full: bool = False,
     window: tuple[datetime, datetime] | None = None,
     safety_lag: timedelta = SAFETY_LAG,
 ) -> StreamResult:
     """Stage every row of `spec` modified since its watermark (or in `window`, for a backfill).
 
-    `now` is the store's time at the run's start; without it the store is asked (one request).
-    `full` re-reads the whole history; `window` (UTC bounds, e.g. a range of daily partitions) is
-    scanned without moving the stream's watermark, with its own resumable progress.
+    The store's clock in the answer to the run's first request ends its window. `full` re-reads the whole
+    history; `window` (UTC bounds, e.g. a range of daily partitions) is scanned without moving the stream's
+    watermark, with its own resumable progress.
     """
     with conn.cursor() as cur:
-        return _extract(client, cur, spec, now=now, full=full, window=window, safety_lag=safety_lag)
+        return _extract(client, cur, spec, full=full, window=window, safety_lag=safety_lag)
 
 
 def _extract(
@@ -96,55 +83,52 @@ def _extract(
     cur: duckdb.DuckDBPyConnection,
     spec: StreamSpec,
     *,
-    now: datetime | None,
     full: bool,
     window: tuple[datetime, datetime] | None,
     safety_lag: timedelta,
 ) -> StreamResult:
     tally = _Tally()
-    if now is None and spec.incremental:
-        now, tally.requests = read_store_clock(client)
-    run_end = _whole_seconds((now or datetime.now(timezone.utc)) - safety_lag)
     key = backfill_state_key(spec) if window else spec.name
     warehouse.mark_run_started(cur, key, datetime.now(timezone.utc))
     if not spec.incremental:
-        _commit_page(cur, spec, key, single_object_page(client, spec), None, tally, advance_to=None)
+        _commit_page(cur, spec, key, single_object_page(client, spec), tally, advance_to=None)
         return _finish(cur, spec, key, tally, None, ())
 
     state = warehouse.read_sync_state(cur, key)
-    windows = _windows_to_scan(state, run_end, full=full, backfill=window)
     watermark = state.watermark
-    for window_start, window_end, resume in windows:
-        advance_to = None if window else max(window_end, watermark or window_end)
-        for page in pages(client, spec, window_start, window_end, resume):
-            _commit_page(cur, spec, key, page, (window_start, window_end), tally, advance_to=advance_to)
+    scanned = []
+    for scan, resume in _windows_to_scan(state, safety_lag, full=full, backfill=window):
+        for page in pages(client, spec, scan, resume):
+            advance_to = None if window else max(page.window.end, watermark or page.window.end)
+            _commit_page(cur, spec, key, page, tally, advance_to=advance_to)
         watermark = advance_to or watermark
-    return _finish(cur, spec, key, tally, watermark, tuple((start, end) for start, end, _ in windows))
+        scanned.append((scan.start, page.window.end))
+    return _finish(cur, spec, key, tally, watermark, tuple(scanned))
 
 
 def _windows_to_scan(
     state: warehouse.SyncState,
-    run_end: datetime,
+    safety_lag: timedelta,
     *,
     full: bool,
     backfill: tuple[datetime, datetime] | None,
-) -> list[tuple[datetime, datetime, str | None]]:
-    """The (start, end, resume token) of each window this run scans, in order.
+) -> list[tuple[ScanWindow, str | None]]:
+    """Each window this run scans, in order, with its resume token.
 
-    A window a killed run left half-scanned is finished first, from its resume token; then the
-    window from the watermark to the run's end."""
+    A window a killed run left half-scanned is finished first, from its resume token; then the window from
+    the watermark to the store's time in the first answer. A window reaching into the last seconds could still
+    gain rows while it is scanned, so a backfill's range is cut there too."""
     pending = (state.window_start, state.window_end) if state.window_start is not None else None
     if backfill:
-        # A window reaching into the last seconds could still gain rows while it is scanned.
-        requested = (_whole_seconds(backfill[0]), min(_whole_seconds(backfill[1]), run_end))
-        return [(*requested, state.resume_after if pending == requested else None)]
+        start, cap = _whole_seconds(backfill[0]), _whole_seconds(backfill[1])
+        if pending and pending[0] == start and pending[1] <= cap:
+            return [(ScanWindow(*pending), state.resume_after)]
+        return [(ScanWindow(start, cap=cap, lag=safety_lag), None)]
     if full:
-        return [(HISTORY_START, run_end, None)]
-    windows = [(*pending, state.resume_after)] if pending else []
+        return [(ScanWindow(HISTORY_START, lag=safety_lag), None)]
+    windows = [(ScanWindow(*pending), state.resume_after)] if pending else []
     start = max(moment for moment in (state.watermark, pending and pending[1], HISTORY_START) if moment)
-    if start < run_end or not windows:
-        windows.append((min(start, run_end), run_end, None))
-    return windows
+    return [*windows, (ScanWindow(start, lag=safety_lag), None)]
 
 
 def _commit_page(
@@ -152,7 +136,6 @@ def _commit_page(
     spec: StreamSpec,
     key: str,
     page: Page,
-    window: tuple[datetime, datetime] | None,
     tally: _Tally,
     *,
     advance_to: datetime | None,
@@ -163,7 +146,8 @@ def _commit_page(
         if page.last:
             warehouse.save_progress(cur, key, window_start=None, window_end=None, resume_after=None, watermark=advance_to)
         else:
-            warehouse.save_progress(cur, key, window_start=window[0], window_end=window[1], resume_after=page.resume)
+            warehouse.save_progress(cur, key, window_start=page.window.start, window_end=page.window.end,
+                                    resume_after=page.resume)
     tally.count(page, rows)
 
 
@@ -186,23 +170,21 @@ def extract_streams(
     conn: duckdb.DuckDBPyConnection,
     specs: Iterable[StreamSpec],
     *,
-    now: datetime | None = None,
     full: bool = False,
+    window: tuple[datetime, datetime] | None = None,
     max_workers: int = 4,
 ) -> Mapping[str, StreamResult]:
     """Extract independent streams concurrently, one thread and one DuckDB cursor each, all paced by
     the client's one pacer. Every stream runs to its end; failures are raised together afterwards
-    (the streams that succeeded keep their committed progress). The store's clock is read once
-    for all of them when `now` is not given."""
+    (the streams that succeeded keep their committed progress). `window` is a backfill's range, as in
+    `extract_stream`."""
     specs = list(specs)
-    if now is None:
-        now, _ = read_store_clock(client)
     # Cursors are made here: a connection must not be shared by threads, even to make cursors.
     cursors = [conn.cursor() for _ in specs]
     try:
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="bc-extract") as pool:
             futures = {
-                spec.name: pool.submit(extract_stream, client, cursor, spec, now=now, full=full)
+                spec.name: pool.submit(extract_stream, client, cursor, spec, full=full, window=window)
                 for spec, cursor in zip(specs, cursors)
             }
     finally:

@@ -11,13 +11,19 @@ scheme from a token continues the same window with nothing skipped.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 
-from bc_pipeline.bigcommerce.client import ApiResponse, BigCommerceClient, BigCommerceError
+from bc_pipeline.bigcommerce.client import (
+    ApiResponse,
+    BigCommerceClient,
+    BigCommerceError,
+)
 from bc_pipeline.bigcommerce.streams import DateFormat, Paging, StreamSpec
 
 ONE_SECOND = timedelta(seconds=1)
@@ -31,11 +37,66 @@ class UnexpectedResponse(BigCommerceError):
 
 
 @dataclass(frozen=True)
+class ScanWindow:
+    """The `[start, end]` date_modified window one scan covers.
+
+    A run's incremental window opens without an end: its first request is sent with no upper date bound, and
+    the store's clock in that answer (the `Date` header) closes it at that time less `lag` and the request's
+    own duration, so the run needs no request just to learn the store's time. A backfill's window may not
+    close past `cap`, the end of its range, which bounds its requests from the first one.
+    """
+
+    start: datetime
+    end: datetime | None = None
+    cap: datetime | None = None
+    lag: timedelta = timedelta(0)
+
+    def closed_by(self, client: BigCommerceClient, response: ApiResponse) -> ScanWindow:
+        if self.end is not None:
+            return self
+        store_now, elapsed = response.date, response.elapsed_s
+        if store_now is None:
+            # A proxy that drops `Date` costs one request to ask the store instead.
+            store_now, elapsed = read_store_clock(client), 0.0
+        end = store_now.replace(microsecond=0) - self.lag - timedelta(seconds=math.ceil(elapsed))
+        if self.cap is not None:
+            end = min(end, self.cap)
+        return replace(self, end=max(end, self.start))
+
+    def params(self, spec: StreamSpec, upper: datetime | None) -> dict[str, Any]:
+        """The date filters for a request bounded above by `upper` (None: no upper bound). The spec leaves open
+        whether `min`/`max` are inclusive, so the lower bound reaches one second back: each window then re-reads
+        its first second either way, and the previous window's last second (which an exclusive `max` would drop)
+        is read again here."""
+        params = {spec.modified_min_param: format_filter_date(self.start - ONE_SECOND, spec.date_format)}
+        if upper is not None:
+            params[spec.modified_max_param] = format_filter_date(upper, spec.date_format)
+        return params
+
+    @property
+    def upper_bound(self) -> datetime | None:
+        """What bounds a keyset scan's requests: its end if it had one from the start, else its cap. A keyset
+        scan needs no fixed end to be complete (a row changed mid-scan is stamped after the window and read by
+        the next run), and keeping every page's query the same keeps an opaque cursor valid."""
+        return self.end if self.end is not None else self.cap
+
+
+@dataclass(frozen=True)
 class Page:
     text: str | None          # the response body to stage (None: nothing to stage)
     resume: str | None        # where the scan continues after this page
     last: bool                # the window is complete once this page is committed
     response: ApiResponse
+    window: ScanWindow | None = None   # closed (its end known); None for a single object
+
+
+def read_store_clock(client: BigCommerceClient) -> datetime:
+    """The store's own time (`GET /v2/time`)."""
+    response = client.get("/v2/time")
+    seconds = response.body.get("time") if isinstance(response.body, dict) else None
+    if not isinstance(seconds, int):
+        raise UnexpectedResponse("GET /v2/time did not return the store's time")
+    return datetime.fromtimestamp(seconds, timezone.utc)
 
 
 def format_filter_date(moment: datetime, date_format: DateFormat) -> str:
@@ -45,25 +106,15 @@ def format_filter_date(moment: datetime, date_format: DateFormat) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def window_params(spec: StreamSpec, start: datetime, end: datetime) -> dict[str, Any]:
-    """The date filters for [start, end]. The spec leaves open whether `min`/`max` are inclusive, so the
-    lower bound reaches one second back: each window then re-reads its first second either way, and the
-    previous window's last second (which an exclusive `max` would drop) is read again here."""
-    return {
-        spec.modified_min_param: format_filter_date(start - ONE_SECOND, spec.date_format),
-        spec.modified_max_param: format_filter_date(end, spec.date_format),
-    }
-
-
-def pages(client: BigCommerceClient, spec: StreamSpec, start: datetime, end: datetime, resume: str | None) -> Iterator[Page]:
-    """The pages of `spec` modified in [start, end], continuing after `resume` when given."""
+def pages(client: BigCommerceClient, spec: StreamSpec, window: ScanWindow, resume: str | None) -> Iterator[Page]:
+    """The pages of `spec` modified in `window`, continuing after `resume` when given."""
     walker = {
-        Paging.ID_KEYSET_V2: _id_keyset_pages,
         Paging.ID_GREATER_V3: _id_keyset_pages,
         Paging.CURSOR_V3: _cursor_pages,
         Paging.ANCHORED_OFFSET_V3: _anchored_offset_pages,
+        Paging.TWO_ENDED_ID_V2: _two_ended_id_pages,
     }[spec.paging]
-    return walker(client, spec, start, end, resume)
+    return walker(client, spec, window, resume)
 
 
 def single_object_page(client: BigCommerceClient, spec: StreamSpec) -> Page:
@@ -92,37 +143,97 @@ def _page_size_served(response: ApiResponse, requested: int) -> int:
     return requested
 
 
-def _id_keyset_pages(client, spec: StreamSpec, start, end, resume) -> Iterator[Page]:
-    """Orders (`min_id`, inclusive, with `sort=id:asc`) and products (`id:greater`, with `sort=id`).
+def _id_keyset_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:
+    """Products (`id:greater`, with `sort=id`).
 
     Each request asks for ids beyond the last one committed, so a row that leaves the window mid-scan
     moves nothing: the ids not yet read are still ahead of the keyset bound."""
-    inclusive_bound = spec.paging is Paging.ID_KEYSET_V2
+    upper = window.upper_bound
     last_id = int(resume) if resume else None
     while True:
-        params = {**spec.base_params, **window_params(spec, start, end), "limit": spec.page_size}
+        params = {**spec.base_params, **window.params(spec, upper), "limit": spec.page_size}
         if last_id is not None:
-            params[spec.keyset_param] = last_id + 1 if inclusive_bound else last_id
+            params[spec.keyset_param] = last_id
         response = client.get(spec.path, params)
+        window = window.closed_by(client, response)
         records = _records(spec, response)
         if not records:
-            yield Page(None, str(last_id) if last_id is not None else None, True, response)
+            yield Page(None, str(last_id) if last_id is not None else None, True, response, window)
             return
         last_id = max(int(record[spec.primary_key]) for record in records)
         done = len(records) < _page_size_served(response, spec.page_size)
-        yield Page(response.text, str(last_id), done, response)
+        yield Page(response.text, str(last_id), done, response, window)
         if done:
             return
 
 
-def _cursor_pages(client, spec: StreamSpec, start, end, resume) -> Iterator[Page]:
+def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:
+    """Orders: two keyset scans on one id range, `min_id` ascending from the bottom and `max_id` descending from
+    the top, each bounded by what the other has read, until they meet. The two directions' requests overlap in
+    time, and each direction's next request is on its way while the previous page is being staged.
+
+    The ascending scan starts alone, so a window that fits one page costs one request. The resume token is the
+    pair (highest id read upwards, lowest id read downwards) of the pages committed: every id of the window at
+    or below the first and at or above the second is staged. Where the two meet, at most one page is read by
+    both; upserts make that harmless.
+    """
+    upper = window.upper_bound
+    state = json.loads(resume) if resume else {"low": None, "high": None}
+    low, high = state["low"], state["high"]
+
+    def fetch(descending: bool, low: int | None, high: int | None) -> ApiResponse:
+        params = {**spec.base_params, **window.params(spec, upper), "limit": spec.page_size}
+        if descending:
+            params.update(spec.descending_params)
+        if low is not None:
+            params[spec.keyset_param] = low + 1
+        if high is not None:
+            params[spec.upper_keyset_param] = high - 1
+        return client.get(spec.path, params)
+
+    def token() -> str:
+        return json.dumps({"low": low, "high": high})
+
+    if low is None:
+        response = fetch(False, None, high)
+        window = window.closed_by(client, response)
+        ids = [int(record[spec.primary_key]) for record in _records(spec, response)]
+        if ids:
+            low = max(ids)
+        done = len(ids) < _page_size_served(response, spec.page_size)
+        yield Page(response.text if ids else None, token(), done, response, window)
+        if done:
+            return
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"bc-{spec.name}") as pool:
+        in_flight = {pool.submit(fetch, descending, low, high): descending for descending in (False, True)}
+        done = False
+        while in_flight:
+            finished = next(as_completed(in_flight))
+            descending = in_flight.pop(finished)
+            response = finished.result()
+            ids = [int(record[spec.primary_key]) for record in _records(spec, response)]
+            if ids and descending:
+                high = min(ids) if high is None else min(high, min(ids))
+            elif ids:
+                low = max(low, max(ids))
+            # A short page means its direction read everything up to the other's bound.
+            done = done or len(ids) < _page_size_served(response, spec.page_size) or (
+                high is not None and low + 1 >= high)
+            if not done:
+                in_flight[pool.submit(fetch, descending, low, high)] = descending
+            yield Page(response.text if ids else None, token(), done and not in_flight, response, window)
+
+
+def _cursor_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:
     """Customers: v3 cursor paging (`after` = the previous page's `end_cursor`), a keyset on id."""
+    upper = window.upper_bound
     after = resume
     while True:
-        params = {**spec.base_params, **window_params(spec, start, end), "limit": spec.page_size}
+        params = {**spec.base_params, **window.params(spec, upper), "limit": spec.page_size}
         if after:
             params[spec.keyset_param] = after
         response = client.get(spec.path, params)
+        window = window.closed_by(client, response)
         records = _records(spec, response)
         cursor = ((response.body or {}).get("meta") or {}).get("cursor_pagination") or {}
         end_cursor = cursor.get("end_cursor") or None
@@ -130,12 +241,12 @@ def _cursor_pages(client, spec: StreamSpec, start, end, resume) -> Iterator[Page
         if not done and not end_cursor:
             raise UnexpectedResponse(f"GET {spec.path} returned a full page without meta.cursor_pagination.end_cursor")
         after = end_cursor or after
-        yield Page(response.text if records else None, after, done, response)
+        yield Page(response.text if records else None, after, done, response, window)
         if done:
             return
 
 
-def _anchored_offset_pages(client, spec: StreamSpec, start, end, resume) -> Iterator[Page]:
+def _anchored_offset_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:
     """Subscribers: the endpoint has neither `sort` nor an id range filter, only `page` and `limit`.
 
     Plain offset paging skips a row whenever a row already read leaves the window: every later row
@@ -149,6 +260,9 @@ def _anchored_offset_pages(client, spec: StreamSpec, start, end, resume) -> Iter
     If no anchor is found (more rows left than the overlap, or the anchors themselves left), the
     overlap doubles until one is, or the scan restarts at offset 0, which needs no anchor. The scan
     ends on a short page reached contiguously.
+
+    An open window's first request has no upper date bound; every later one is bounded by the end that first
+    answer fixed, so the rows stamped since then are rows that left, which the anchors already allow for.
     """
     state = json.loads(resume) if resume else {"covered": 0, "anchors": []}
     covered, anchors = state["covered"], state["anchors"]
@@ -156,8 +270,9 @@ def _anchored_offset_pages(client, spec: StreamSpec, start, end, resume) -> Iter
     while True:
         target = max(covered - overlap, 0) if anchors else 0
         page_number, limit = _page_starting_at_or_before(target, spec.page_size)
-        params = {**spec.base_params, **window_params(spec, start, end), "limit": limit, "page": page_number}
+        params = {**spec.base_params, **window.params(spec, window.end), "limit": limit, "page": page_number}
         response = client.get(spec.path, params)
+        window = window.closed_by(client, response)
         records = _records(spec, response)
         offset = (page_number - 1) * limit
         ids = [int(record[spec.primary_key]) for record in records]
@@ -170,7 +285,7 @@ def _anchored_offset_pages(client, spec: StreamSpec, start, end, resume) -> Iter
             overlap *= 2
             last = False
         token = None if last else json.dumps({"covered": covered, "anchors": anchors})
-        yield Page(response.text if records else None, token, last, response)
+        yield Page(response.text if records else None, token, last, response, window)
         if last:
             return
 

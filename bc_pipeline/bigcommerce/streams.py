@@ -17,7 +17,7 @@ from bc_pipeline.bigcommerce.client import MAX_PAGE_SIZE
 class Paging(Enum):
     """How a stream walks a fixed date window without skipping rows that change during the scan."""
 
-    ID_KEYSET_V2 = "min_id + sort=id:asc"          # v2 orders: next page starts at the last id + 1
+    TWO_ENDED_ID_V2 = "min_id up + max_id down"     # v2 orders: two keyset scans meeting in the middle
     ID_GREATER_V3 = "id:greater + sort=id"          # v3 catalog: next page starts after the last id
     CURSOR_V3 = "after=end_cursor"                  # v3 customers: opaque keyset cursor
     ANCHORED_OFFSET_V3 = "page + overlap anchors"   # v3 subscribers: no sort, no id range filter
@@ -44,6 +44,9 @@ class StreamSpec:
     modified_min_param: str | None = None
     modified_max_param: str | None = None
     keyset_param: str | None = None
+    # Two-ended scans: the id filter that bounds from above, and what turns the sort order round.
+    upper_keyset_param: str | None = None
+    descending_params: Mapping[str, str] = field(default_factory=dict)
     includes: tuple[str, ...] = ()
     # Sent with every request: sort order and response-shape switches.
     fixed_params: Mapping[str, str] = field(default_factory=dict)
@@ -53,6 +56,7 @@ class StreamSpec:
         if self.page_size > MAX_PAGE_SIZE:
             raise ValueError(f"{self.name}: page size {self.page_size} exceeds {MAX_PAGE_SIZE}")
         object.__setattr__(self, "fixed_params", MappingProxyType(dict(self.fixed_params)))
+        object.__setattr__(self, "descending_params", MappingProxyType(dict(self.descending_params)))
 
     @property
     def base_params(self) -> dict[str, str]:
@@ -107,13 +111,15 @@ ORDERS = StreamSpec(
     api_version="v2",
     primary_key="id",
     cursor_field="date_modified",
-    paging=Paging.ID_KEYSET_V2,
+    paging=Paging.TWO_ENDED_ID_V2,
     date_format=DateFormat.RFC2822,
     table=warehouse.ORDERS,
     child_tables=(warehouse.ORDER_LINE_ITEMS,),
     modified_min_param="min_date_modified",
     modified_max_param="max_date_modified",
     keyset_param="min_id",
+    upper_keyset_param="max_id",
+    descending_params={"sort": "id:desc"},
     # Line items inline in each order (consignments), instead of one request per order.
     includes=("consignments.line_items",),
     fixed_params={"sort": "id:asc", "consignment_structure": "object"},

@@ -50,6 +50,8 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, startup_timeout
         timeout_graceful_shutdown=1,
         # Several pipeline threads share one quota; the sandbox must not be the bottleneck.
         limit_concurrency=None,
+        # uvicorn's Date is the machine's time; a sandbox whose clock tests move sends its own.
+        date_header=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"sandbox-{bound_port}")

@@ -9,8 +9,9 @@ from bench import run
 from bench.floors import minimum_requests
 
 TINY_STORE = "120/300/20/40"
-# One GET /v2/time per run (windows end at the store's own now). Beyond it, none: the extractor stops on a
-# short page, and at this size no stream's row count is an exact multiple of 250.
+# Orders are read from both ends of their id range at once, and where the two directions meet one page is read
+# by both. Beyond that, none: the store's clock comes with the first answer, the extractor stops on a short page,
+# and at this size no stream's row count is an exact multiple of 250.
 EXTRA_REQUESTS = 1
 
 

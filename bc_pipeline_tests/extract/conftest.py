@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import pytest
 
@@ -63,9 +62,9 @@ class SandboxStore:
         self.clients.append(client)
         return client
 
-    def store_now(self) -> datetime:
+    def settle(self) -> None:
         """The store's clock moved past the safety lag, so a run sees every change made so far."""
-        return self.sandbox.clock.advance(SAFETY_LAG.total_seconds() + 1)
+        self.sandbox.clock.advance(SAFETY_LAG.total_seconds() + 1)
 
     def expected(self, stream: str) -> dict[int, dict]:
         records = self.sandbox.export(stream)
@@ -101,8 +100,8 @@ def warehouse(tmp_path):
 
 
 def sync(store: SandboxStore, client, conn, streams=INCREMENTAL_STREAMS, **kwargs) -> dict[str, StreamResult]:
-    now = store.store_now()
-    return {name: extract_stream(client, conn, STREAMS[name], now=now, **kwargs) for name in streams}
+    store.settle()
+    return {name: extract_stream(client, conn, STREAMS[name], **kwargs) for name in streams}
 
 
 def staged(conn, stream: str) -> dict[int, dict]:

@@ -40,7 +40,8 @@ def test_a_wrong_token_is_named_as_the_problem(bc_store, warehouse):
     client = store.client(token="not-the-token")
 
     with pytest.raises(AuthenticationFailed) as failure:
-        extract_stream(client, warehouse, STREAMS["customers"], now=store.store_now())
+        store.settle()
+        extract_stream(client, warehouse, STREAMS["customers"])
 
     message = str(failure.value)
     assert "401" in message and "access token is wrong" in message and "GET /v3/customers" in message
@@ -62,7 +63,8 @@ def test_a_missing_scope_is_named(bc_store, warehouse, stream, scope):
     store = bc_store(token_scopes=frozenset(granted))
 
     with pytest.raises(ScopeMissing) as failure:
-        extract_stream(store.client(), warehouse, STREAMS[stream], now=store.store_now())
+        store.settle()
+        extract_stream(store.client(), warehouse, STREAMS[stream])
 
     message = str(failure.value)
     assert "403" in message and scope in message and STREAMS[stream].path in message
@@ -92,7 +94,8 @@ def test_persistent_server_errors_fail_with_what_failed_and_that_nothing_was_los
     store.sandbox.set_fault("http_502", rate=1.0)
 
     with pytest.raises(RetriesExhausted) as failure:
-        extract_stream(store.client(max_attempts=3), warehouse, STREAMS["products"], now=store.store_now())
+        store.settle()
+        extract_stream(store.client(max_attempts=3), warehouse, STREAMS["products"])
 
     message = str(failure.value)
     assert "GET /v3/catalog/products" in message and "HTTP 502" in message and "3 times" in message

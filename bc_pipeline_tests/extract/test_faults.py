@@ -78,8 +78,7 @@ def test_429_storm_from_another_app_on_the_same_quota(bc_store, warehouse):
     noisy = threading.Thread(target=other_app, daemon=True)
     noisy.start()
     try:
-        results = extract_streams(client, warehouse, [STREAMS[name] for name in INCREMENTAL_STREAMS],
-                                  now=store.store_now())
+        results = extract_streams(client, warehouse, [STREAMS[name] for name in INCREMENTAL_STREAMS])
     finally:
         stop.set()
         noisy.join()
@@ -92,7 +91,8 @@ def test_a_small_quota_is_paced_without_a_single_429(bc_store, warehouse):
     store = bc_store(quota=3, window_ms=300, **MULTI_PAGE_STORE)
     client = store.client()
 
-    results = extract_streams(client, warehouse, STREAMS.values(), now=store.store_now())
+    store.settle()
+    results = extract_streams(client, warehouse, STREAMS.values())
 
     stats = store.sandbox.stats()
     assert stats["total_requests"] > 2 * 3  # the sync needed more than two windows
@@ -119,10 +119,10 @@ def test_the_watermark_does_not_move_when_a_page_fails(bc_store, warehouse):
     client = FailingAfterFirstPage(store.api_url, TOKEN, sandbox=store.sandbox, max_attempts=3,
                                    backoff_base_s=0.01, backoff_cap_s=0.02)
     store.clients.append(client)
-    now = store.store_now()
+    store.settle()
 
     with pytest.raises(RetriesExhausted) as failure:
-        extract_stream(client, warehouse, STREAMS["orders"], now=now)
+        extract_stream(client, warehouse, STREAMS["orders"])
 
     message = str(failure.value)
     assert "GET /v2/orders" in message and "HTTP 503" in message and "Nothing was lost" in message
@@ -136,7 +136,7 @@ def test_the_watermark_does_not_move_when_a_page_fails(bc_store, warehouse):
 
     store.sandbox.clear_faults()
     before = store.sandbox.stats()["total_requests"]
-    result = extract_stream(store.client(), warehouse, STREAMS["orders"], now=now)
+    result = extract_stream(store.client(), warehouse, STREAMS["orders"])
 
     assert_matches_store(store, warehouse, streams=("orders",))
     assert result.watermark is not None

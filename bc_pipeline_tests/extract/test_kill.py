@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bc_pipeline.bigcommerce.extract import SAFETY_LAG
 from bc_pipeline.warehouse import open_warehouse, run_sql
 from bc_pipeline_tests.extract.conftest import INCREMENTAL_STREAMS, TOKEN, assert_matches_store
 
@@ -18,25 +20,24 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 EXTRACT_ALL = """
 import sys
-from datetime import datetime
 from bc_pipeline.bigcommerce.client import BigCommerceClient
 from bc_pipeline.bigcommerce.extract import extract_stream
 from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.warehouse import open_warehouse
 
-warehouse_path, api_url, now = sys.argv[1], sys.argv[2], datetime.fromisoformat(sys.argv[3])
+warehouse_path, api_url = sys.argv[1], sys.argv[2]
 conn = open_warehouse(warehouse_path)
-with BigCommerceClient(api_url, sys.argv[4]) as client:
-    for name in sys.argv[5:]:
-        extract_stream(client, conn, STREAMS[name], now=now)
+with BigCommerceClient(api_url, sys.argv[3]) as client:
+    for name in sys.argv[4:]:
+        extract_stream(client, conn, STREAMS[name])
 conn.close()
 print("done", flush=True)
 """
 
 
-def _extract_in_process(warehouse_path: Path, api_url: str, now) -> subprocess.Popen:
+def _extract_in_process(warehouse_path: Path, api_url: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", EXTRACT_ALL, str(warehouse_path), api_url, now.isoformat(), TOKEN, *INCREMENTAL_STREAMS],
+        [sys.executable, "-c", EXTRACT_ALL, str(warehouse_path), api_url, TOKEN, *INCREMENTAL_STREAMS],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         stdout=subprocess.PIPE,
@@ -63,9 +64,9 @@ def test_a_killed_extraction_is_completed_by_the_next_run(bc_store, tmp_path, ki
     store = bc_store(latency_ms=40, customers=300, subscribers=320, orders=600, products=260)
     warehouse_path = tmp_path / "warehouse.duckdb"
     api_url = store.api_url
-    now = store.store_now()
+    store.settle()
 
-    first = _extract_in_process(warehouse_path, api_url, now)
+    first = _extract_in_process(warehouse_path, api_url)
     killed = _kill_after_requests(first, store.sandbox, kill_after)
     assert killed, f"the extraction ended before it could be killed: {first.communicate()[1].decode()}"
 
@@ -75,8 +76,9 @@ def test_a_killed_extraction_is_completed_by_the_next_run(bc_store, tmp_path, ki
     assert staged_before_kill[0][0] > 0, "the kill should land mid-stream, after some pages were committed"
 
     store.sandbox.activity(60)
-    later = store.store_now()
-    rerun = _extract_in_process(warehouse_path, api_url, later)
+    store.settle()
+    rerun_started = store.sandbox.clock.now()
+    rerun = _extract_in_process(warehouse_path, api_url)
     stdout, stderr = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, stderr.decode()
 
@@ -88,7 +90,10 @@ def test_a_killed_extraction_is_completed_by_the_next_run(bc_store, tmp_path, ki
             assert duplicates == [(0,)]
         pending = run_sql(conn, "SELECT count(*) FROM bigcommerce.sync_state WHERE window_start IS NOT NULL")
         assert pending == [(0,)]
-        watermarks = run_sql(conn, "SELECT DISTINCT watermark FROM bigcommerce.sync_state WHERE watermark IS NOT NULL")
-        assert len(watermarks) == 1
+        # Every stream's watermark reached the rerun's window end: the store's time less the safety lag and
+        # the (whole) seconds its first answer took.
+        watermarks = run_sql(conn, "SELECT stream, watermark FROM bigcommerce.sync_state WHERE watermark IS NOT NULL")
+        assert {stream for stream, _ in watermarks} == set(INCREMENTAL_STREAMS)
+        assert all(watermark >= rerun_started - SAFETY_LAG - timedelta(seconds=2) for _, watermark in watermarks)
     finally:
         conn.close()

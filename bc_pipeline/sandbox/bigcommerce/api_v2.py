@@ -23,6 +23,9 @@ def _order_rows(store, params) -> list:
     key, reverse = queries.order_sort(params)
     page, limit = page_and_limit(params, max_limit_error=True)
     offset = (page - 1) * limit
+    if key is None and reverse:
+        candidates = store.orders.descending(int_param(params, "max_id"))
+        return list(islice((row for row in candidates if predicate(row)), offset, offset + limit))
     candidates = store.orders.ascending(int_param(params, "min_id"))
     if key is None:
         return list(islice((row for row in candidates if predicate(row)), offset, offset + limit))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from email.utils import format_datetime
 
 from starlette.datastructures import Headers, MutableHeaders
 
@@ -56,6 +57,8 @@ class ApiGateway:
         async def send_with_status(message):
             if message["type"] == "http.response.start":
                 status_seen["status"] = message["status"]
+                # The store's clock, as BigCommerce's Date header is; clients may take their windows' end from it.
+                MutableHeaders(scope=message)["date"] = format_datetime(self.sandbox.clock.now(), usegmt=True)
             await send(message)
 
         try:

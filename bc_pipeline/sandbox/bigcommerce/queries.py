@@ -141,7 +141,7 @@ def order_filter(params, email_of: Callable[[object], str]) -> Predicate:
 
 
 def order_sort(params) -> tuple[Callable | None, bool]:
-    """None as the key means ascending id, which the table yields without sorting."""
+    """None as the key means id order, which the table yields without sorting."""
     sort = params.get("sort", "id")
     field, _, direction = sort.partition(":")
     keys = {"id": lambda row: (row.id,), "customer_id": lambda row: (row.customer_id, row.id),
@@ -151,8 +151,8 @@ def order_sort(params) -> tuple[Callable | None, bool]:
             "external_id": lambda row: (row.id,)}
     if field not in keys or direction not in ("", "asc", "desc"):
         raise ApiError(400, f"Invalid sort: {sort}")
-    if field == "id" and direction != "desc":
-        return None, False
+    if field == "id":
+        return None, direction == "desc"
     return keys[field], direction == "desc"
 
 

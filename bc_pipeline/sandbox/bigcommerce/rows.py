@@ -7,7 +7,7 @@ the generated values. This keeps a store of millions of rows in a few hundred by
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from typing import Generic, Iterator, TypeVar
 
@@ -110,6 +110,14 @@ class Table(Generic[RowT]):
         start = 0 if min_id is None else bisect_left(self._ids, min_id)
         rows = self.rows
         for position in range(start, len(self._ids)):
+            row = rows.get(self._ids[position])
+            if row is not None:
+                yield row
+
+    def descending(self, max_id=None) -> Iterator[RowT]:
+        start = len(self._ids) if max_id is None else bisect_right(self._ids, max_id)
+        rows = self.rows
+        for position in range(start - 1, -1, -1):
             row = rows.get(self._ids[position])
             if row is not None:
                 yield row
