@@ -205,11 +205,11 @@ def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) ->
         if done:
             return
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"bc-{spec.name}") as pool:
-        in_flight = {pool.submit(fetch, descending, low, high): descending for descending in (False, True)}
+        in_flight = {pool.submit(fetch, descending, low, high): (descending, low, high) for descending in (False, True)}
         done = False
         while in_flight:
             finished = next(as_completed(in_flight))
-            descending = in_flight.pop(finished)
+            descending, _, _ = in_flight.pop(finished)
             response = finished.result()
             ids = [int(record[spec.primary_key]) for record in _records(spec, response)]
             if ids and descending:
@@ -219,9 +219,18 @@ def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) ->
             # A short page means its direction read everything up to the other's bound.
             done = done or len(ids) < _page_size_served(response, spec.page_size) or (
                 high is not None and low + 1 >= high)
-            if not done:
-                in_flight[pool.submit(fetch, descending, low, high)] = descending
+            if not done and not _covered_by(in_flight.values(), low, high, spec.page_size):
+                in_flight[pool.submit(fetch, descending, low, high)] = (descending, low, high)
             yield Page(response.text if ids else None, token(), done and not in_flight, response, window)
+
+
+def _covered_by(requests, low: int, high: int | None, page_size: int) -> bool:
+    """Whether a request on its way will answer every id still unread: its id range spans the unread ones and
+    holds no more ids than a page (ids are integers), so a second request for them would only read them twice."""
+    return high is not None and any(
+        sent_high is not None and sent_low <= low and sent_high >= high and sent_high - sent_low - 1 <= page_size
+        for _, sent_low, sent_high in requests
+    )
 
 
 def _cursor_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:
