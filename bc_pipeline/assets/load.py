@@ -3,21 +3,34 @@
 import dagster as dg
 
 from bc_pipeline.dotmailer.address_books import find_or_create_address_book
-from bc_pipeline.load.address_books import BookLoadResult, load_address_book
+from bc_pipeline.load.address_books import BookLoadResult, has_contacts_to_send, load_address_book
 from bc_pipeline.load.data_fields import ensure_mapping
-from bc_pipeline.load.suppressions import refresh_suppressions
+from bc_pipeline.load.suppressions import refresh_suppressions, withhold_suppressed
 from bc_pipeline.resources import ConnectorSettingsResource, DotmailerResource, WarehouseResource
 from bc_pipeline.transform.contacts import CUSTOMERS_BOOK, SUBSCRIBERS_BOOK
 
 
+def _enabled_books(settings) -> dict[str, bool]:
+    return {CUSTOMERS_BOOK: bool(settings.customers_address_book),
+            SUBSCRIBERS_BOOK: bool(settings.subscribers_address_book)}
+
+
 @dg.asset(key=["dotmailer", "suppressions"], group_name="dotmailer", kinds={"duckdb"}, pool="duckdb",
-          description="Contacts suppressed or unsubscribed in dotmailer; the sync never subscribes them again.")
-def dotmailer_suppressions(dotmailer: DotmailerResource, warehouse: WarehouseResource,
-                           connector: ConnectorSettingsResource) -> dg.MaterializeResult:
+          deps=[["transform", "contacts"]],
+          description="Contacts suppressed or unsubscribed in dotmailer, read just before contacts are sent and "
+          "withheld from them; the sync never subscribes them again.")
+def dotmailer_suppressions(context: dg.AssetExecutionContext, dotmailer: DotmailerResource,
+                           warehouse: WarehouseResource, connector: ConnectorSettingsResource) -> dg.MaterializeResult:
+    settings = connector.load()
+    books = _enabled_books(settings)
     with warehouse.connect() as conn:
-        fetched = refresh_suppressions(conn, dotmailer.client(), connector.load().history_start_date)
+        if not any(has_contacts_to_send(conn, book) for book, enabled in books.items() if enabled):
+            context.log.info("no contact to send or remove: dotmailer's suppressions are not read")
+            return dg.MaterializeResult(metadata={"skipped": "not read: nothing to send"})
+        fetched = refresh_suppressions(conn, dotmailer.client(), settings.history_start_date)
+        withheld = withhold_suppressed(conn, settings.field_mapping, books) if fetched else 0
         total = conn.execute("SELECT count(*) FROM dotmailer.suppressions").fetchone()[0]
-    return dg.MaterializeResult(metadata={"dagster/row_count": total, "fetched": fetched})
+    return dg.MaterializeResult(metadata={"dagster/row_count": total, "fetched": fetched, "withheld": withheld})
 
 
 def _book_metadata(result: BookLoadResult) -> dict:
@@ -59,7 +72,7 @@ def _load_book(context, book: str, dotmailer, warehouse, connector) -> dg.Materi
 
 
 @dg.asset(key=["dotmailer", "customers_book"], group_name="dotmailer", kinds={"python"}, pool="duckdb",
-          deps=[["transform", "contacts"]],
+          deps=[["transform", "contacts"], ["dotmailer", "suppressions"]],
           description="The Store customers address book: every contact the store knows.")
 def customers_book(context: dg.AssetExecutionContext, dotmailer: DotmailerResource, warehouse: WarehouseResource,
                    connector: ConnectorSettingsResource) -> dg.MaterializeResult:
@@ -67,7 +80,7 @@ def customers_book(context: dg.AssetExecutionContext, dotmailer: DotmailerResour
 
 
 @dg.asset(key=["dotmailer", "subscribers_book"], group_name="dotmailer", kinds={"python"}, pool="duckdb",
-          deps=[["transform", "contacts"]],
+          deps=[["transform", "contacts"], ["dotmailer", "suppressions"]],
           description="The Store subscribers address book: only contacts with marketing consent.")
 def subscribers_book(context: dg.AssetExecutionContext, dotmailer: DotmailerResource, warehouse: WarehouseResource,
                      connector: ConnectorSettingsResource) -> dg.MaterializeResult:

@@ -12,8 +12,7 @@ from bc_pipeline.transform.contacts import CUSTOMERS_BOOK, SUBSCRIBERS_BOOK, VAL
     group_name="transform",
     kinds={"duckdb", "sql"},
     pool="duckdb",
-    deps=[["bigcommerce", name] for name in ("customers", "subscribers", "orders", "store")]
-    + [["dotmailer", "suppressions"]],
+    deps=[["bigcommerce", name] for name in ("customers", "subscribers", "orders", "store")],
     description="One row per email (customers, guest buyers, subscribers) with mapped data fields, "
     "and the outbound rows of each address book.",
 )

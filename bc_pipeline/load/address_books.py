@@ -58,12 +58,16 @@ def load_address_book(
     """
     result = BookLoadResult(book=book)
     _resume_open_imports(conn, client, book, result, poll_interval)
-    _stage_pending(conn, book)
-    [(result.sent,)] = conn.execute("SELECT count(*) FROM dotmailer.pending_contacts WHERE book = ?", [book]).fetchall()
+    result.sent = _stage_pending(conn, book)
     departed = _departed(conn, book)
     if not result.sent and not departed:
         return result
     book_id = result.book_id = prepare_book()
+    if _switch_book(conn, book, book_id):
+        # What the ledger says the book holds went to another book (deleted in dotmailer, or renamed in
+        # connector.yaml): this one starts empty, so everyone is sent to it and nobody has left it.
+        result.sent = _stage_pending(conn, book)
+        departed = []
     if result.sent:
         options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
         report = import_contacts(
@@ -76,6 +80,11 @@ def load_address_book(
         _apply_report(conn, book, report, result)
     result.removed = _remove_departed(conn, client, book, book_id, departed, poll_interval)
     return result
+
+
+def has_contacts_to_send(conn: duckdb.DuckDBPyConnection, book: str) -> bool:
+    """Whether loading the book would send anyone to dotmailer or remove anyone from it."""
+    return bool(_stage_pending(conn, book) or _departed(conn, book))
 
 
 def _resume_open_imports(conn, client, book: str, result: BookLoadResult, poll_interval: float) -> None:
@@ -95,8 +104,22 @@ def _resume_open_imports(conn, client, book: str, result: BookLoadResult, poll_i
         result.resumed_imports += 1
 
 
-def _stage_pending(conn: duckdb.DuckDBPyConnection, book: str) -> None:
-    """Outbound rows whose hash differs from what the book last accepted, minus hopeless retries."""
+def _switch_book(conn: duckdb.DuckDBPyConnection, book: str, book_id: int) -> bool:
+    """Remember the book's dotmailer id; when it differs from the one remembered, forget the book's members."""
+    conn.execute("CREATE TABLE IF NOT EXISTS dotmailer.book_ids (book VARCHAR PRIMARY KEY, book_id BIGINT)")
+    [(known,)] = conn.execute("SELECT any_value(book_id) FROM dotmailer.book_ids WHERE book = ?", [book]).fetchall()
+    if known == book_id:
+        return False
+    # One transaction: the new id is never remembered while the old book's members still count as sent.
+    with transaction(conn):
+        if known is not None:
+            conn.execute("DELETE FROM dotmailer.book_members WHERE book = ?", [book])
+        conn.execute("INSERT OR REPLACE INTO dotmailer.book_ids VALUES (?, ?)", [book, book_id])
+    return known is not None
+
+
+def _stage_pending(conn: duckdb.DuckDBPyConnection, book: str) -> int:
+    """Outbound rows whose hash differs from what the book last accepted, minus hopeless retries; how many."""
     # A real table, not a temp one: the reader in _pending_contacts is another connection.
     conn.execute(
         """CREATE TABLE IF NOT EXISTS dotmailer.pending_contacts (
@@ -115,6 +138,8 @@ def _stage_pending(conn: duckdb.DuckDBPyConnection, book: str) -> None:
         """,
         [book, list(PERMANENT_FAILURES)],
     )
+    [(pending,)] = conn.execute("SELECT count(*) FROM dotmailer.pending_contacts WHERE book = ?", [book]).fetchall()
+    return pending
 
 
 def _pending_contacts(conn: duckdb.DuckDBPyConnection, book: str, book_id: int) -> Iterator[dict]:

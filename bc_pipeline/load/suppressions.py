@@ -1,4 +1,8 @@
-"""Keep `dotmailer.suppressions` current from GET /v2/contacts/suppressed-since."""
+"""Keep `dotmailer.suppressions` current from GET /v2/contacts/suppressed-since, read just before contacts are sent.
+
+They only matter to a send, so a sync with nothing to send does not read them; a sync that sends reads them
+after the transform has chosen its outbound rows, and withholds whoever was suppressed since the last read.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import pandas as pd
 
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.suppressions import iterate_suppressed_since
+from bc_pipeline.transform.contacts import outbound_sql
+from bc_pipeline.warehouse import transaction
 
 # Re-read a day back: a suppression dated just before the last read may be listed only later.
 OVERLAP = timedelta(days=1)
@@ -34,3 +40,13 @@ def refresh_suppressions(conn: duckdb.DuckDBPyConnection, client: DotmailerClien
         )
         conn.unregister("fresh_suppressions")
     return len(rows)
+
+
+def withhold_suppressed(conn: duckdb.DuckDBPyConnection, mapping: dict[str, str], books: dict[str, bool]) -> int:
+    """Rebuild the outbound rows against the suppressions now known; return how many rows that withheld."""
+    # The transform's own rule, run again: the outbound rows predate the read that found the new suppressions.
+    [(before,)] = conn.execute("SELECT count(*) FROM dotmailer.outbound_contacts").fetchall()
+    with transaction(conn):
+        conn.execute(outbound_sql(mapping, books))
+    [(after,)] = conn.execute("SELECT count(*) FROM dotmailer.outbound_contacts").fetchall()
+    return before - after
