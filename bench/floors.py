@@ -19,7 +19,8 @@ def quota_floor_s(requests: int, requests_per_second: float) -> float:
 
 
 def latency_floor_s(rows_by_stream: Mapping[str, int], latency_ms: int) -> float:
-    """The longest stream's pages one after another: each page needs the previous page's cursor, so
-    pages of one stream cannot overlap, while streams can."""
+    """The longest stream's pages one after another: the floor of a scan that pages each stream in order, since
+    each page needs the previous page's cursor. A scan that splits a stream's id range (ours reads orders from both
+    ends at once) can go below it."""
     longest = max(max(1, math.ceil(rows / MAX_PAGE_SIZE)) for rows in rows_by_stream.values())
     return longest * latency_ms / 1000

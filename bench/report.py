@@ -69,7 +69,8 @@ def _settings(results: Results) -> list[str]:
         "process alone (os.wait4). dotmailer sandbox imports finish after one status poll.",
         "- Minimum requests = Σ ceil(rows / 250) per stream + 1 for the store, rows being what the list "
         "endpoints return (incomplete orders, status 0, are not listed). Quota floor = minimum ÷ quota rate. "
-        "Latency floor = the longest stream's pages one after another × latency.",
+        "Latency floor = the longest stream's pages one after another × latency (a scan that splits a stream's "
+        "id range, as ours does for orders, can go below it).",
         f"- A sync after changes waits {SETTLE_S} s first: our extractor leaves the last 5 s to the next run.",
         "",
     ]
