@@ -1,0 +1,107 @@
+"""The whole Dagster instance (webserver, daemon, code server, the sync's run worker and its step worker) killed with
+SIGKILL while a sync is mid-stream, then started again on the same DAGSTER_HOME: the dead run is marked failed
+rather than left STARTED (which would make the schedule skip every tick), its DuckDB pool slot is given back, the
+next sync through the instance succeeds, and the store, DuckDB and dotmailer agree with nothing lost and nothing
+twice."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import duckdb
+import pytest
+
+from bc_pipeline.automation import IN_FLIGHT
+from bc_pipeline.paths import pipeline_home
+from bc_pipeline.sandbox.server import serve_in_thread
+from bc_pipeline_tests.reliability.harness import STREAMS, check_in_step, settle
+from bc_pipeline_tests.reliability.instance import (
+    TEST_POLL_INTERVAL_S,
+    crash_recovery_instance_settings,
+    dagster_instance,
+)
+from bc_pipeline_tests.ui.conftest import wait_until
+
+pytestmark = pytest.mark.slow
+
+# Each BigCommerce answer takes this long: the kill lands while every stream waits for its second page.
+LATENCY_MS = 1000
+STREAM_PATHS = ("/v3/customers", "/v3/customers/subscribers", "/v2/orders", "/v3/catalog/products")
+# While a sync is in one of these, the schedule skips its tick.
+IN_FLIGHT_STATUSES = {status.value for status in IN_FLIGHT}
+# No automation of its own, so that every run in the test is one it launched.
+SETTINGS = ("history_start_date: 2020-01-01\ndata_sync: false\n"
+            "programs:\n  new_customers: none\n  new_subscribers: none\n  abandoned_baskets: none\n")
+# Ceilings, not waits: a sync is a dozen step processes, one at a time, on a shared two-core machine.
+RUN_WAIT_S = 240
+MONITORING_WAIT_S = 10 * TEST_POLL_INTERVAL_S + 30
+
+
+class RequestArrivals:
+    """BigCommerce as the pipeline sees it, counting each stream's requests as they arrive. The sandbox's own
+    stats count a request once answered; an arrival is what shows that the page before it was committed."""
+
+    def __init__(self, app):
+        self.app = app
+        self._lock = threading.Lock()
+        self._arrived: Counter = Counter()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            stream = next((p for p in STREAM_PATHS if scope["path"].endswith(p)), None)
+            with self._lock:
+                self._arrived[stream] += 1
+        return await self.app(scope, receive, send)
+
+    def a_second_page_requested(self) -> bool:
+        # The extractor asks for a stream's next page only after committing the one before it.
+        with self._lock:
+            return any(self._arrived[p] >= 2 for p in STREAM_PATHS)
+
+
+def _extract_progress() -> tuple[int, int]:
+    """(streams with a half-scanned window saved, streams whose scan finished): read once nothing writes DuckDB."""
+    with duckdb.connect(str(pipeline_home() / "warehouse.duckdb"), read_only=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FILTER (WHERE window_start IS NOT NULL), "
+            "count(*) FILTER (WHERE watermark IS NOT NULL AND window_start IS NULL) "
+            f"FROM bigcommerce.sync_state WHERE stream IN {STREAMS}").fetchone()
+
+
+def test_a_killed_instance_fails_its_dead_run_and_the_next_sync_converges(start_pipeline, tmp_path):
+    pipeline = start_pipeline(bigcommerce=dict(latency_ms=LATENCY_MS))
+    pipeline.settings.write_text(SETTINGS, encoding="utf-8")
+    pipeline.bigcommerce.activity(20)
+    settle(pipeline.pair)
+    arrivals = RequestArrivals(pipeline.bigcommerce.app)
+    counted_bigcommerce = serve_in_thread(arrivals)
+    env = {**pipeline.env(), "BC_API_BASE_URL": counted_bigcommerce.url}
+
+    try:
+        with dagster_instance(tmp_path, env, crash_recovery_instance_settings()) as instance:
+            instance.start()
+            killed_run = instance.launch_sync()
+            wait_until(arrivals.a_second_page_requested, timeout=RUN_WAIT_S, what="a stream's second page",
+                       process=instance.process, log=instance.log, interval=0.05)
+            worker = instance.run_worker_pid(killed_run)
+            assert worker in instance.group_members(), "the run worker should be one of the instance's processes"
+            instance.kill()
+
+            half_scanned, finished = _extract_progress()
+            assert half_scanned >= 1 and finished == 0, "the kill should land mid-stream"
+            # The store keeps changing while the instance is down.
+            pipeline.bigcommerce.activity(20)
+            settle(pipeline.pair)
+
+            instance.start()
+            assert instance.wait_for_run_end(killed_run, timeout=MONITORING_WAIT_S) == "FAILURE"
+            assert [run for run in instance.sync_runs() if run["status"] in IN_FLIGHT_STATUSES] == [], \
+                "a sync left in flight makes the schedule skip every tick"
+            recovery_run = instance.launch_sync()
+            assert instance.wait_for_run_end(recovery_run, timeout=RUN_WAIT_S) == "SUCCESS"
+    finally:
+        counted_bigcommerce.stop()
+
+    problems = check_in_step(pipeline.pair, suppressed=set())
+    assert problems.all() == [], "\n".join(problems.all()[:40])
