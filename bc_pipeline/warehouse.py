@@ -8,6 +8,7 @@ staged; typed columns are projected from the raw JSON by DuckDB, never by Python
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -327,11 +328,31 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
+# DuckDB's defaults are sized for a dedicated analytics box: 80% of RAM and a thread per core. Left so, the
+# warehouse keeps as much of the store in memory as it has read, and the sync's memory grows with the store.
+# Capped, DuckDB spills large intermediates to disk instead.
+DEFAULT_MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT_VARIABLE = "BC_PIPELINE_DUCKDB_MEMORY_LIMIT"
+MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+# The pipeline's queries are small next to its API waits; more threads would only add per-thread buffers.
+DUCKDB_THREADS = 2
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit: $BC_PIPELINE_DUCKDB_MEMORY_LIMIT (for example 1GB), else 256MB."""
+    value = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or DEFAULT_MEMORY_LIMIT
+    if not MEMORY_LIMIT.fullmatch(value):
+        raise ValueError(f"{MEMORY_LIMIT_VARIABLE}={value!r} is not a size such as 512MB or 2GB")
+    return value
+
+
 def open_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
     """Open (or create) the warehouse file with every staging table; safe to call on every run."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(path))
+    conn = duckdb.connect(str(path), config={"memory_limit": memory_limit(), "threads": DUCKDB_THREADS})
+    # A capped DuckDB spills long queries to disk; their progress bars would land in the run's output.
+    conn.execute("SET enable_progress_bar = false")
     ensure_schema(conn)
     return conn
 
@@ -340,16 +361,12 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     run_sql(conn, f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     for table in STAGING_TABLES:
         run_sql(conn, table.ddl())
-        existing = {
-            row[0]
-            for row in run_sql(
-                conn,
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
-                [SCHEMA, table.name],
-            )
-        }
+    existing = set(
+        run_sql(conn, "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?", [SCHEMA])
+    )
+    for table in STAGING_TABLES:
         for column in table.columns:
-            if column.name not in existing:
+            if (table.name, column.name) not in existing:
                 # A column added in a later release joins an older file's table.
                 bare_type = column.sql_type.replace(" NOT NULL", "")
                 run_sql(conn, f"ALTER TABLE {table.qualified} ADD COLUMN {column.name} {bare_type}")

@@ -99,7 +99,8 @@ def poll_waits(poll_interval: float) -> Iterator[float]:
 
 @dataclass
 class _ActiveImport(Generic[Item]):
-    chunk: Chunk[Item]
+    # Only the items: the request body is no longer needed once sent, and up to 25 imports may be running.
+    items: list[Item]
     import_id: str
     deadline: float
 
@@ -113,13 +114,13 @@ def run_import_window(
     max_active: int,
     poll_interval: float,
     poll_timeout: float,
-) -> Iterator[tuple[Chunk[Item], str | None, dict[str, Any] | None, DotmailerApiError | None]]:
+) -> Iterator[tuple[list[Item], str | None, dict[str, Any] | None, DotmailerApiError | None]]:
     """Submit chunks keeping at most `max_active` imports running; yield each as it ends.
 
     `submit` must raise RateLimited on HTTP 429 (call with `wait_on_rate_limit=False`): the chunk then waits
     for one of the running imports to end.
 
-    Yields `(chunk, import_id, final_status, refusal)`: `final_status` is None when the import was still running
+    Yields `(items, import_id, final_status, refusal)`: `final_status` is None when the import was still running
     at `poll_timeout`; `refusal` is set (and `import_id` None) when dotmailer refused that one request, which
     must not stop the others. Credentials or a disabled feature refuse every chunk alike, so those propagate.
     """
@@ -151,10 +152,10 @@ def run_import_window(
             except (DotmailerAuthError, InsightNotEnabled):
                 raise
             except DotmailerApiError as refusal:
-                yield chunk, None, None, refusal
+                yield chunk.items, None, None, refusal
                 continue
             busy_waits = 0
-            active.append(_ActiveImport(chunk, import_id, client.monotonic() + poll_timeout))
+            active.append(_ActiveImport(chunk.items, import_id, client.monotonic() + poll_timeout))
         if not active:
             if held is None:
                 return
@@ -164,9 +165,9 @@ def run_import_window(
         for entry in active:
             status = finished_status(entry.import_id)
             if status is not None:
-                yield entry.chunk, entry.import_id, status, None
+                yield entry.items, entry.import_id, status, None
             elif client.monotonic() >= entry.deadline:
-                yield entry.chunk, entry.import_id, None, None
+                yield entry.items, entry.import_id, None, None
             else:
                 still_running.append(entry)
         active = still_running
@@ -223,7 +224,7 @@ def import_in_chunks(
         max_items=max_items,
         on_oversized=on_oversized,
     )
-    for chunk, import_id, status, refusal in run_import_window(
+    for items, import_id, status, refusal in run_import_window(
         client,
         chunks,
         submit=submit,
@@ -233,8 +234,8 @@ def import_in_chunks(
         poll_timeout=poll_timeout,
     ):
         if refusal is not None:
-            chunk_outcomes.append(ImportChunkOutcome(None, "Refused", len(chunk.items), str(refusal)))
-            for item in chunk.items:
+            chunk_outcomes.append(ImportChunkOutcome(None, "Refused", len(items), str(refusal)))
+            for item in items:
                 reject(item, refusal.code or "Refused", str(refusal))
             continue
-        record_chunk(list(chunk.items), import_id, status)
+        record_chunk(items, import_id, status)

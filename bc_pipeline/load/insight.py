@@ -11,7 +11,6 @@ in its result instead of raising, because the contact sync must carry on.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -220,7 +219,7 @@ def _pending_records(conn: duckdb.DuckDBPyConnection, collection: InsightCollect
     for batch in batches:
         columns = batch.to_pydict()
         for key, email, record_json in zip(columns["key"], columns["contact_email"], columns["json"]):
-            yield {"key": key, "email": email, "json": json.loads(record_json)}
+            yield {"key": key, "email": email, "json": record_json}
 
 
 def _record_accepted(conn, collection: InsightCollection, import_id: str, keys: list[str],

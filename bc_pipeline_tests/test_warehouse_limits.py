@@ -1,0 +1,28 @@
+"""The warehouse connection caps DuckDB's memory and threads; the cap can be raised, and a bad value is refused."""
+
+import pytest
+
+from bc_pipeline.warehouse import MEMORY_LIMIT_VARIABLE, open_warehouse
+
+
+def _settings(conn) -> tuple[str, int]:
+    return conn.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone()
+
+
+def test_duckdb_is_capped_by_default(tmp_path, monkeypatch):
+    monkeypatch.delenv(MEMORY_LIMIT_VARIABLE, raising=False)
+    with open_warehouse(tmp_path / "w.duckdb") as conn:
+        assert _settings(conn) == ("244.1 MiB", 2)
+
+
+def test_the_memory_cap_can_be_raised(tmp_path, monkeypatch):
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "2GB")
+    with open_warehouse(tmp_path / "w.duckdb") as conn:
+        assert _settings(conn) == ("1.8 GiB", 2)
+
+
+@pytest.mark.parametrize("value", ["lots", "512", "-1GB", "1 PB"])
+def test_a_memory_cap_that_is_not_a_size_is_refused_by_name(tmp_path, monkeypatch, value):
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, value)
+    with pytest.raises(ValueError, match=MEMORY_LIMIT_VARIABLE):
+        open_warehouse(tmp_path / "w.duckdb")
