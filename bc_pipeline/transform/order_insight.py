@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import duckdb
 
+from bc_pipeline.transform.contacts import VALID_EMAIL
 from bc_pipeline.transform.deleted_records import ensure_deleted_records
 from bc_pipeline.warehouse import transaction
 
@@ -51,11 +52,13 @@ SELECT
     CASE
         WHEN coalesce(o.email_key, '') = '' THEN 'order has no contact email'
         WHEN r.email_key IS NOT NULL THEN 'contact email rejected: ' || r.reason
+        -- An order can carry an email no contact row checked (a deleted customer's, falling back to billing).
+        WHEN NOT regexp_full_match(coalesce(k.email, o.order_email), '$valid_email$') THEN 'email is not a valid address'
     END AS rejected_reason
 FROM orders o
 LEFT JOIN dotmailer.contacts k ON k.email_key = o.email_key
 LEFT JOIN dotmailer.rejected_contacts r ON r.email_key = o.email_key
-"""
+""".replace("$valid_email$", VALID_EMAIL)
 
 # Orders whose record may differ from the one built: new, moved between contacts or emails, re-staged, or
 # holding a product that changed or was deleted since the last build. $since NULL rebuilds every order.

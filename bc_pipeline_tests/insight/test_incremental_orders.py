@@ -133,3 +133,16 @@ def test_a_sparse_order_keeps_its_record_when_others_change(tmp_path):
     orders = _orders(conn)
     assert orders["2"] == sparse_before and orders["30"]["id"] == "30"
     _assert_same_as_from_scratch(conn)
+
+
+def test_an_order_of_a_deleted_customer_with_an_invalid_email_is_rejected_not_sent(tmp_path):
+    conn = _staged(tmp_path / "w.duckdb")
+    # Customer 1062 is gone (deleted by webhook): no contact row checks the email their order falls back to.
+    _stage(conn, "orders", [{**FULL_ORDER, "id": 9, "customer_id": 1062, "date_modified": LATER,
+                             "billing_address": {"email": "martin.tlustek1062.mail.example"}}])
+    _rebuild(conn)
+
+    assert "9" not in _orders(conn)
+    rejected = conn.execute("SELECT email, reason FROM dotmailer.rejected_orders WHERE key = '9'").fetchall()
+    assert rejected == [("martin.tlustek1062.mail.example", "email is not a valid address")]
+    _assert_same_as_from_scratch(conn)
