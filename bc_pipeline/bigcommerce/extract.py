@@ -199,5 +199,7 @@ def extract_streams(
             error.add_note(f"while extracting stream {name!r}")
             errors.append(error)
     if errors:
-        raise ExceptionGroup(f"{len(errors)} of {len(specs)} BigCommerce streams failed", errors)
+        # Dagster shows a group's own message only, so it carries each stream's reason.
+        reasons = "; ".join(f"{name}: {future.exception()}" for name, future in futures.items() if future.exception())
+        raise ExceptionGroup(f"{len(errors)} of {len(specs)} BigCommerce streams failed ({reasons})", errors)
     return results
