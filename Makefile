@@ -40,6 +40,7 @@ bench: setup
 # The whole fault matrix (every fault kind of both sandboxes, alone and mixed), then a table per fault kind.
 chaos: setup
 	$(BIN)/python bench/chaos.py
+	$(BIN)/python bench/load.py
 
 ui: setup
 	mkdir -p $(DAGSTER_HOME) .bc_pipeline

@@ -2,8 +2,10 @@
 
     python bench/chaos.py [--only SUBSTRING] [--suppress N]
 
-Each case: live activity, its faults on, a sync, faults off, syncs until quiet, then DuckDB staging and dotmailer
-are compared with the store's export. Rows lost and duplicates must be 0; the exit status says whether they were.
+Each case: live activity, its faults on, a sync, faults off, syncs until quiet, enrolment runs until quiet (the
+clock moved past the budget hour for contacts the hourly budget holds back), then DuckDB staging, dotmailer and
+the programs' enrolments are compared with the store's export. Rows lost (a contact never enrolled counts as one)
+and duplicates must be 0; the exit status says whether they were. `make chaos` then runs bench/load.py.
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ def main() -> int:
             details.append(f"{case.name}:\n  " + "\n  ".join(outcome.problems.all()[:20]))
     print()
     print(render(rows))
-    print(f"\n'retries' counts the faults served (each forces a retry or a later resend); 'other' counts records "
-          f"present that must not be (unexpected, unconsented or re-subscribed). {time.monotonic() - started:.0f} s.")
+    print(f"\n'retries' counts the faults served (each forces a retry or a later resend); 'rows lost' counts contacts "
+          f"never enrolled too; 'other' counts records present that must not be (unexpected, unconsented or "
+          f"re-subscribed). {time.monotonic() - started:.0f} s.")
     for detail in details:
         print(detail)
     converged = all(r[7] == "0" and r[8] == "0" and r[9] == "0" for r in rows)

@@ -1,5 +1,6 @@
 """What the reliability tests and `make chaos` share: fast-failing definitions, a pipeline whose deletes arrive by
-webhook as in production, syncing until quiet, and the equalities that must hold once it is quiet.
+webhook as in production, syncing (and enrolling) until quiet, a busy store's 5-minute intervals with what each
+sync cost, and the equalities that must hold once it is quiet.
 
 The equalities are returned as lists of problems rather than asserted, so that the chaos runner can count them
 (rows lost, duplicates) and the tests can show every one at once.
@@ -8,11 +9,13 @@ The equalities are returned as lists of problems rather than asserted, so that t
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -23,7 +26,8 @@ from bc_pipeline.bigcommerce.extract import SAFETY_LAG
 from bc_pipeline.bigcommerce.pacing import RatePacer
 from bc_pipeline.definitions import defs
 from bc_pipeline.dotmailer.client import DotmailerClient
-from bc_pipeline.enrolment.enrol import enrol_new_contacts
+from bc_pipeline.enrolment.budget import ALLOWANCE_WINDOW, CLOCK_MARGIN
+from bc_pipeline.enrolment.enrol import EnrolmentResult, enrol_new_contacts
 from bc_pipeline.paths import pipeline_home
 from bc_pipeline.resources import BigCommerceResource, DotmailerResource
 from bc_pipeline.sandbox.bigcommerce import BigCommerceSandboxConfig
@@ -234,6 +238,35 @@ def check_dotmailer(pair, suppressed: set[str], problems: Problems) -> None:
     problems.duplicated += [f"contact {c} enrolled {n} times into program {p}" for (p, c), n in enrolled.items() if n > 1]
 
 
+def _new_contacts(pair, role: str, since: datetime) -> set[str]:
+    """Contacts whose first customer record (for subscribers: first subscriber record, consenting now) was created
+    after switch-on; an email the store knew before, in any case, is not new."""
+    stream = "customers" if role == "new_customers" else "subscribers"
+    records = [r for r in pair.bigcommerce.export(stream) if key(r["email"])]
+    first_created: dict[str, datetime] = {}
+    for record in records:
+        email, created = key(record["email"]), datetime.fromisoformat(record["date_created"])
+        first_created[email] = min(first_created.get(email, created), created)
+    new = {email for email, created in first_created.items() if created > since}
+    if stream == "subscribers":
+        new &= {key(r["email"]) for r in records if "marketing_newsletter" in r["consents"]}
+    return new
+
+
+def check_enrolments(pair, automation_on_since: datetime, problems: Problems) -> None:
+    """Every contact created since the programs were switched on is in its program, unless dotmailer cannot hold
+    it (rejected) or must not mail it (suppressed). Run after enrolment went quiet, so nobody may still wait."""
+    state = pair.dotmailer.state()
+    emails = {c["id"]: key(c["email"]) for c in state["contacts"]}
+    program_ids = {p["name"]: p["id"] for p in state["programs"]}
+    enrolled = {(e["programId"], emails[c]) for e in state["enrolments"] for c in e["contacts"]}
+    held_out = rejected_email_keys() | {key(s["email"]) for s in state["suppressions"]}
+    for role, program in PROGRAMS.items():
+        due = _new_contacts(pair, role, automation_on_since) - held_out
+        problems.lost += [f"{e} never enrolled into '{program}'" for e in sorted(due)
+                          if (program_ids[program], e) not in enrolled]
+
+
 def _check_names(pair, customers_book: dict[str, dict], problems: Problems) -> None:
     """The mapped default fields carry each customer's newest name (activity edits last names)."""
     for customer in pair.bigcommerce.export("customers"):
@@ -268,11 +301,14 @@ def _differences(held: dict, expected: dict) -> str:
     return "; ".join(f"{n}: {held.get(n)} != {expected.get(n)}" for n in names)[:600]
 
 
-def check_in_step(pair, suppressed: set[str]) -> Problems:
-    """Everything the store holds now, and nothing it deleted, in staging and in dotmailer."""
+def check_in_step(pair, suppressed: set[str], automation_on_since: datetime | None = None) -> Problems:
+    """Everything the store holds now, and nothing it deleted, in staging and in dotmailer; with the moment the
+    programs were switched on, also every enrolment due since."""
     problems = Problems()
     check_staging(pair, problems)
     check_dotmailer(pair, suppressed, problems)
+    if automation_on_since is not None:
+        check_enrolments(pair, automation_on_since, problems)
     return problems
 
 
@@ -315,15 +351,44 @@ class CaseOutcome:
     problems: Problems
 
 
-def enrol_new_contacts_now(pair, definitions: dg.Definitions) -> None:
+def enrol_new_contacts_now(pair, definitions: dg.Definitions) -> list[EnrolmentResult]:
     """One enrolment run per automation, as the sensors' job makes it."""
     settings = load_settings()
     # Outside a run, EnvVar fields are not resolved yet: build the resource from the environment.
     dotmailer = FastDotmailerResource(api_user=os.environ["DOTMAILER_API_USER"],
                                       api_password=os.environ["DOTMAILER_API_PASSWORD"])
     with definitions.resources["warehouse"].connect() as conn, dotmailer.client() as client:
-        for role in PROGRAMS:
-            enrol_new_contacts(conn, client, settings, role, pair.bigcommerce.clock.now())
+        return [enrol_new_contacts(conn, client, settings, role, pair.bigcommerce.clock.now()) for role in PROGRAMS]
+
+
+def switch_automation_on(pipeline: Pipeline, definitions: dg.Definitions) -> datetime:
+    """Both programs named in connector.yaml and a first enrolment run, which records the switch-on; returns its
+    moment. The clock then moves a second on: contacts created later are new beyond doubt, as switch-on times and
+    creation dates share one-second steps."""
+    pipeline.settings.write_text(SETTINGS_WITH_PROGRAMS, encoding="utf-8")
+    switched_on = pipeline.bigcommerce.clock.now()
+    enrol_new_contacts_now(pipeline.pair, definitions)
+    pipeline.bigcommerce.clock.advance(1)
+    return switched_on
+
+
+ENROLMENT_RUNS_MAX = 6
+# Past the rolling hour the pipeline counts its calls in, margin included, and so past any refusal's pause too.
+BUDGET_HOUR_S = (ALLOWANCE_WINDOW + CLOCK_MARGIN).total_seconds() + 1
+
+
+def enrol_until_quiet(pair, definitions: dg.Definitions) -> None:
+    """Enrolment runs until one enrols nobody and leaves nobody waiting. Contacts held back by the hourly budget or
+    a spent allowance are due, not missed: the clock moves past the budget hour for them, as the real hour would
+    pass before the sensors' next tries."""
+    for _ in range(ENROLMENT_RUNS_MAX):
+        results = enrol_new_contacts_now(pair, definitions)
+        if not any(result.enrolled or result.waiting for result in results):
+            return
+        if any(result.waiting for result in results):
+            pair.bigcommerce.clock.advance(BUDGET_HOUR_S)
+    problems = "; ".join(r.problem for r in results if r.problem) or f"{sum(r.waiting for r in results)} waiting"
+    raise AssertionError(f"enrolment not quiet after {ENROLMENT_RUNS_MAX} runs: {problems}")
 
 
 class LiveActivity:
@@ -358,14 +423,14 @@ def _requests_and_faults(pair) -> tuple[int, int, int]:
 
 def run_fault_case(pipeline: Pipeline, case: FaultCase, *, suppress: int,
                    definitions: dg.Definitions | None = None) -> CaseOutcome:
-    """Live activity, faults on, a sync, faults off, syncs until quiet; then what differs, and what it cost.
+    """Live activity, faults on, a sync, faults off, syncs until quiet, enrolment until quiet; then what differs,
+    and what it cost.
 
     `suppress` consenting subscribers are unsubscribed in dotmailer first; none of them may be re-subscribed."""
     definitions = definitions or fast_defs()
     pair = pipeline.pair
-    pipeline.settings.write_text(SETTINGS_WITH_PROGRAMS, encoding="utf-8")
     suppressed = suppress_some_subscribers(pair, suppress)
-    enrol_new_contacts_now(pair, definitions)  # switches automation on before the store changes
+    automation_on_since = switch_automation_on(pipeline, definitions)  # before the store changes
     pair.bigcommerce.activity(30)
     for kind, (rate, count) in case.bigcommerce.items():
         pair.bigcommerce.set_fault(kind, rate, count)
@@ -379,8 +444,139 @@ def run_fault_case(pipeline: Pipeline, case: FaultCase, *, suppress: int,
     started = time.monotonic()
     quiet = sync_until_quiet(pair, definitions)
     converge_seconds = time.monotonic() - started
-    enrol_new_contacts_now(pair, definitions)
-    enrol_new_contacts_now(pair, definitions)  # a repeated run enrols nobody again
+    enrol_until_quiet(pair, definitions)  # its last run is a repeat, which must enrol nobody again
     requests, faults, rate_limited = _requests_and_faults(pair)
     return CaseOutcome(case.name, faulted.success, requests, faults, rate_limited, converge_seconds, len(quiet),
-                       check_in_step(pair, suppressed))
+                       check_in_step(pair, suppressed, automation_on_since))
+
+
+# --- load: a busy store, synced every 5 minutes ------------------------------------------------------------------
+
+SYNC_INTERVAL_S = 300
+PAGE_SIZE = 250  # the most rows a BigCommerce page holds
+# Beyond one request per stream and one per page of changed rows, a sync asks for the store's details
+# (GET /v2/store), and a scan may take one page more to close its window (a page count that is an exact multiple
+# of 250, or the page where the two ends of orders' scan meet).
+REQUESTS_BEYOND_PAGES = 2
+# An interval's changes come in bursts across it, so that their dates spread over the interval, not its last second.
+BURSTS_PER_INTERVAL = 5
+_STREAM_OF_KIND = {"customer": "customers", "subscriber": "subscribers", "order": "orders", "product": "products"}
+
+
+class StoreChanges:
+    """The rows the store created or changed, and those it deleted, per stream, as its own change events tell.
+
+    Created and changed rows are what an incremental sync must read; deleted ones reach it by webhook instead."""
+
+    def __init__(self, bigcommerce_sandbox):
+        self._lock = threading.Lock()
+        self._changed: dict[str, set[int]] = {stream: set() for stream in STREAMS}
+        self._deleted: dict[str, set[int]] = {stream: set() for stream in STREAMS}
+        bigcommerce_sandbox.store.listeners.append(self._on_change)
+
+    def _on_change(self, scope: str, data: dict) -> None:
+        kind, event = scope.split("/")[1:3]
+        if kind in _STREAM_OF_KIND:
+            with self._lock:
+                (self._deleted if event == "deleted" else self._changed)[_STREAM_OF_KIND[kind]].add(data["id"])
+
+    def take(self) -> tuple[dict[str, int], int]:
+        """Changed rows per stream and deleted rows since the last take."""
+        with self._lock:
+            changed = {stream: len(ids) for stream, ids in self._changed.items()}
+            deleted = sum(len(ids) for ids in self._deleted.values())
+            for ids in (*self._changed.values(), *self._deleted.values()):
+                ids.clear()
+        return changed, deleted
+
+
+@dataclass(frozen=True)
+class LoadSync:
+    """One interval: the changes made in it, and what the sync at its end asked of each API and how long it took."""
+
+    changes: int  # changes the activity made, some of them to the same row
+    changed_rows: dict[str, int]
+    deleted_rows: int
+    bigcommerce_requests: dict[str, int]  # by route
+    dotmailer_requests: dict[str, int]
+    wall_s: float
+    failure: str | None
+
+    @property
+    def bigcommerce_total(self) -> int:
+        return sum(self.bigcommerce_requests.values())
+
+    @property
+    def dotmailer_total(self) -> int:
+        return sum(self.dotmailer_requests.values())
+
+    @property
+    def change_pages(self) -> int:
+        """Σ ceil(changed rows / 250) over the streams: the pages no extractor can do without."""
+        return sum(math.ceil(rows / PAGE_SIZE) for rows in self.changed_rows.values())
+
+    @property
+    def request_bound(self) -> int:
+        return len(STREAMS) + self.change_pages + REQUESTS_BEYOND_PAGES
+
+    @property
+    def store_changed(self) -> bool:
+        return any(self.changed_rows.values()) or self.deleted_rows > 0
+
+
+@dataclass
+class LoadOutcome:
+    syncs: list[LoadSync]
+    quiet_after_syncs: int
+    problems: Problems
+
+
+def _requests_by_route(pair) -> tuple[Counter, Counter]:
+    return Counter(pair.bigcommerce.stats()["requests"]), Counter(pair.dotmailer.stats()["requests"])
+
+
+def _spread_over_interval(pair, changes: int) -> None:
+    """The interval's changes in bursts; the clock ends at the interval's end, when the schedule ticks."""
+    for burst in range(BURSTS_PER_INTERVAL):
+        pair.bigcommerce.activity(changes * (burst + 1) // BURSTS_PER_INTERVAL - changes * burst // BURSTS_PER_INTERVAL)
+        pair.bigcommerce.clock.advance(SYNC_INTERVAL_S / BURSTS_PER_INTERVAL)
+
+
+def sync_interval(pair, store_changes: StoreChanges, definitions: dg.Definitions, changes: int) -> LoadSync:
+    """Five minutes of the store's time with `changes` made in them, then the sync the schedule runs."""
+    _spread_over_interval(pair, changes)
+    changed_rows, deleted_rows = store_changes.take()
+    bigcommerce_before, dotmailer_before = _requests_by_route(pair)
+    started = time.monotonic()
+    summary = run_sync(definitions)
+    wall_s = time.monotonic() - started
+    bigcommerce_after, dotmailer_after = _requests_by_route(pair)
+    return LoadSync(changes, changed_rows, deleted_rows,
+                    dict(bigcommerce_after - bigcommerce_before), dict(dotmailer_after - dotmailer_before), wall_s,
+                    None if summary.success else summary.failure)
+
+
+def run_load(pipeline: Pipeline, changes_per_interval: list[int], on_sync=lambda sync: None) -> LoadOutcome:
+    """The first full sync, then each interval's changes and its sync (`on_sync` sees each as it ends); then syncs
+    until quiet, and what differs between the store, staging and dotmailer."""
+    definitions = fast_defs()
+    first = run_sync(definitions)
+    if not first.success:
+        raise AssertionError(f"the first full sync failed: {first.failure}")
+    store_changes = StoreChanges(pipeline.bigcommerce)
+    syncs = []
+    for changes in changes_per_interval:
+        syncs.append(sync_interval(pipeline.pair, store_changes, definitions, changes))
+        on_sync(syncs[-1])
+    quiet = sync_until_quiet(pipeline.pair, definitions)
+    return LoadOutcome(syncs, len(quiet), check_in_step(pipeline.pair, suppressed=set()))
+
+
+def load_problems(syncs: list[LoadSync]) -> list[str]:
+    """Syncs that failed, asked BigCommerce for more than their changes explain, or called dotmailer for nothing."""
+    problems = [f"sync {n} failed: {s.failure}" for n, s in enumerate(syncs, 1) if s.failure]
+    problems += [f"sync {n}: {s.bigcommerce_total} BigCommerce requests for {s.changed_rows} changed rows, over the "
+                 f"bound {s.request_bound}" for n, s in enumerate(syncs, 1) if s.bigcommerce_total > s.request_bound]
+    problems += [f"sync {n}: nothing changed, yet dotmailer was called: {s.dotmailer_requests}"
+                 for n, s in enumerate(syncs, 1) if not s.store_changed and s.dotmailer_requests]
+    return problems

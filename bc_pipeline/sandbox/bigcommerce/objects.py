@@ -204,10 +204,11 @@ def _billing_address(store, order: OrderRow) -> dict:
         first, last, email = buyer
     else:
         first, last, email = generator.person(rng, 500_000_000 + order.id, allow_empty=True)
-        if store.customers and rng.random() < 0.03:
-            # A guest who also has an account, typing the email in another case.
-            twin = store.customers.get(1 + rng.randrange(len(store.customers)))
-            email = twin.email.upper() if twin else email
+        if store.config.customers and rng.random() < 0.03:
+            # A guest who also has an account, typing the email in another case. Drawn from the generated
+            # customers, whose count never changes, so the order renders the same however the store changes.
+            twin = store.buyer_identity(1 + rng.randrange(store.config.customers))
+            email = twin[2].upper() if twin else email
     place = rng.choice(generator.words.places)
     return {
         "first_name": first, "last_name": last, "company": "", "street_1": place.street, "street_2": "",
