@@ -169,13 +169,14 @@ def _id_keyset_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> It
 
 def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:
     """Orders: two keyset scans on one id range, `min_id` ascending from the bottom and `max_id` descending from
-    the top, each bounded by what the other has read, until they meet. The two directions' requests overlap in
-    time, and each direction's next request is on its way while the previous page is being staged.
+    the top, until they meet. The two directions' requests overlap in time, and each direction's next request is
+    on its way while the previous page is being staged.
 
-    The ascending scan starts alone, so a window that fits one page costs one request. The resume token is the
-    pair (highest id read upwards, lowest id read downwards) of the pages committed: every id of the window at
-    or below the first and at or above the second is staged. Where the two meet, at most one page is read by
-    both; upserts make that harmless.
+    Progress is the pair (low, high): every id of the window at or below `low` and at or above `high` is staged;
+    it is also the resume token. A full page covers the ids it spans, a short one its request's whole range. A
+    request leaves out the ids the other direction's request on its way is sure to cover (a full page of 250 rows
+    spans at least 250 ids), so where the directions meet they rarely read a row twice. The ascending scan starts
+    alone, so a window that fits one page costs one request.
     """
     upper = window.upper_bound
     state = json.loads(resume) if resume else {"low": None, "high": None}
@@ -198,39 +199,52 @@ def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) ->
         response = fetch(False, None, high)
         window = window.closed_by(client, response)
         ids = [int(record[spec.primary_key]) for record in _records(spec, response)]
-        if ids:
-            low = max(ids)
+        low = max(ids, default=None)
         done = len(ids) < _page_size_served(response, spec.page_size)
         yield Page(response.text if ids else None, token(), done, response, window)
         if done:
             return
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"bc-{spec.name}") as pool:
-        in_flight = {pool.submit(fetch, descending, low, high): (descending, low, high) for descending in (False, True)}
+        in_flight: dict = {}
+
+        def send_what_is_left() -> None:
+            for descending in (False, True):
+                if any(sent[0] == descending for sent in in_flight.values()):
+                    continue
+                bounds = _range_left(descending, low, high, in_flight.values(), spec.page_size)
+                if bounds is not None:
+                    in_flight[pool.submit(fetch, descending, *bounds)] = (descending, *bounds)
+
+        send_what_is_left()
         done = False
         while in_flight:
             finished = next(as_completed(in_flight))
-            descending, _, _ = in_flight.pop(finished)
+            descending, sent_low, sent_high = in_flight.pop(finished)
             response = finished.result()
             ids = [int(record[spec.primary_key]) for record in _records(spec, response)]
-            if ids and descending:
-                high = min(ids) if high is None else min(high, min(ids))
-            elif ids:
-                low = max(low, max(ids))
-            # A short page means its direction read everything up to the other's bound.
-            done = done or len(ids) < _page_size_served(response, spec.page_size) or (
-                high is not None and low + 1 >= high)
-            if not done and not _covered_by(in_flight.values(), low, high, spec.page_size):
-                in_flight[pool.submit(fetch, descending, low, high)] = (descending, low, high)
+            short = len(ids) < _page_size_served(response, spec.page_size)
+            if descending:
+                reached = sent_low + 1 if short else min(ids)
+                high = reached if high is None else min(high, reached)
+            elif short and sent_high is None:
+                done = True
+            else:
+                low = max(low, sent_high - 1 if short else max(ids))
+            done = done or (high is not None and low + 1 >= high)
+            if not done:
+                send_what_is_left()
             yield Page(response.text if ids else None, token(), done and not in_flight, response, window)
 
 
-def _covered_by(requests, low: int, high: int | None, page_size: int) -> bool:
-    """Whether a request on its way will answer every id still unread: its id range spans the unread ones and
-    holds no more ids than a page (ids are integers), so a second request for them would only read them twice."""
-    return high is not None and any(
-        sent_high is not None and sent_low <= low and sent_high >= high and sent_high - sent_low - 1 <= page_size
-        for _, sent_low, sent_high in requests
-    )
+def _range_left(descending: bool, low: int, high: int | None, sent, page_size: int) -> tuple[int, int | None] | None:
+    """The exclusive id bounds of one direction's next request, or None when nothing is left for it: the ids
+    between `low` and `high`, less those the other direction's request on its way is sure to read."""
+    for other_descending, other_low, other_high in sent:
+        if descending and not other_descending:
+            low = max(low, other_low + page_size)
+        elif not descending and other_descending and other_high is not None:
+            high = other_high - page_size if high is None else min(high, other_high - page_size)
+    return None if high is not None and low + 1 >= high else (low, high)
 
 
 def _cursor_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:

@@ -162,9 +162,11 @@ def test_orders_are_read_from_both_ends_of_the_id_range_at_once(bc_store, wareho
     downwards = [query for query in sent if query["sort"] == "id:desc"]
     # The first request goes alone; each later one is bounded by what the other direction had read.
     assert "min_id" not in sent[0] and "max_id" not in sent[0]
-    assert len(upwards) >= 3 and len(downwards) >= 3
-    assert all("max_id" in query for query in downwards[1:]) and all("min_id" in query for query in upwards[1:])
-    # Where the directions meet, at most one page is read twice.
+    # How the pages split between the directions depends on which answers first; both take part.
+    assert len(upwards) >= 2 and len(downwards) >= 1
+    assert all("min_id" in query for query in upwards[1:] + downwards)
+    # Each request leaves out the ids the other direction's request on its way will read, so at most one page
+    # more than the minimum (a request cut short by that bound) is made, whichever direction answers first.
     assert len(sent) <= math.ceil(len(store.expected("orders")) / 250) + 1
 
 
