@@ -186,15 +186,22 @@ def _peer(results: Results, prefix: str) -> PeerRuns | None:
     return next((run for run in results.peer_runs if run.tool.startswith(prefix) and run.normal.ok), None)
 
 
-def _targets(results: Results) -> list[str]:
-    rows = []
+def _targets(results: Results) -> tuple[list[str], list[str]]:
+    """The targets table, and the targets missed (keys of WHY_MISSED)."""
+    rows, missed = [], []
+
+    def judge(key: str, met: bool) -> str:
+        if not met:
+            missed.append(key)
+        return _check(met)
+
     standard = results.quota_runs[0] if results.quota_runs else None
     if standard:
         minimum = minimum_requests(standard.store.rows)
         made = standard.full_sync.traffic.bigcommerce_total
         rows.append(["requests ≤ 1.02 × minimum", f"{made} / {minimum} = {_ratio(made, minimum)} "
                      f"(beyond the minimum: {_beyond_minimum(standard.full_sync, standard.store.rows)})",
-                     _check(made <= 1.02 * minimum)])
+                     judge("requests", made <= 1.02 * minimum)])
         for run in results.quota_runs:
             floor = quota_floor_s(minimum_requests(run.store.rows), run.limits.requests_per_second)
             wall = run.full_sync.measured.wall_s
@@ -205,39 +212,65 @@ def _targets(results: Results) -> list[str]:
                        "binds" if unthrottled and unthrottled >= 0.9 * run.extract.measured.wall_s else "")
             rows.append([f"wall ≤ 1.1 × quota floor ({run.label})",
                          f"sync {_ratio(wall, floor)}; extractor alone {_ratio(run.extract.measured.wall_s, extract_floor)}"
-                         + binding, _check(wall <= 1.1 * floor)])
+                         + binding, judge(f"wall:{run.label}", wall <= 1.1 * floor)])
             share = run.full_sync.measured.cpu_s / wall
             rows.append([f"pipeline CPU ≤ 5% of wall ({run.label})",
                          f"sync {share:.1%}; extractor alone "
-                         f"{run.extract.measured.cpu_s / run.extract.measured.wall_s:.1%}", _check(share <= 0.05)])
+                         f"{run.extract.measured.cpu_s / run.extract.measured.wall_s:.1%}",
+                         judge("cpu", share <= 0.05)])
         no_change = standard.no_change
         streams = len(standard.store.rows)
         ok = no_change.traffic.bigcommerce_total == streams and no_change.traffic.dotmailer_total == 0
         rows.append(["no-change sync = one request per stream, no dotmailer call",
                      f"{no_change.traffic.bigcommerce_total} requests for {streams} streams; dotmailer "
-                     f"{_dotmailer_calls(no_change)}", _check(ok)])
+                     f"{_dotmailer_calls(no_change)}", judge("no-change", ok)])
         lost = sum(standard.mutate.lost.values()) if standard.mutate.ok else None
-        rows.append(["zero rows lost under mid-scan modification", _lost(standard.mutate), _check(lost == 0)])
+        rows.append(["zero rows lost under mid-scan modification", _lost(standard.mutate),
+                     judge("mid-scan", lost == 0)])
     if len(results.size_runs) > 1:
         first, last = results.size_runs[0], results.size_runs[-1]
         ratio = last.full_sync.measured.peak_rss_mib / first.full_sync.measured.peak_rss_mib
         rows.append(["peak RSS largest ≤ 1.2 × smallest size",
                      f"sync {ratio:.2f}×; extractor alone "
                      f"{_ratio(last.extract.measured.peak_rss_mib, first.extract.measured.peak_rss_mib)}",
-                     _check(ratio <= 1.2)])
+                     judge("rss", ratio <= 1.2)])
     ours = _peer(results, "bc_pipeline")
     dlt_jsonl = _peer(results, "dlt rest_api (jsonl)")
     if ours and dlt_jsonl:
         wall = ours.normal.measured.wall_s / dlt_jsonl.normal.measured.wall_s
         rss = ours.normal.measured.peak_rss_mib / dlt_jsonl.normal.measured.peak_rss_mib
         rows.append(["extraction wall ≤ 0.5 × dlt jsonl, peak RSS ≤ dlt jsonl", f"wall {wall:.2f}×, RSS {rss:.2f}×",
-                     _check(wall <= 0.5 and rss <= 1.0)])
+                     judge("dlt", wall <= 0.5 and rss <= 1.0)])
     for prefix in ("Airbyte", "tap-bigcommerce"):
         peer = _peer(results, prefix)
         if ours and peer:
             speedup = peer.normal.measured.wall_s / ours.normal.measured.wall_s
-            rows.append([f"extraction ≥ 10× faster than {prefix}", f"{speedup:.1f}×", _check(speedup >= 10)])
-    return _table(["target (issue 7)", "measured", ""], rows)
+            rows.append([f"extraction ≥ 10× faster than {prefix}", f"{speedup:.1f}×",
+                         judge(prefix, speedup >= 10)])
+    return _table(["target (issue 7)", "measured", ""], rows), missed
+
+
+# Why a target is missed: what the measurements and the code show, written once here so every run says it.
+WHY_MISSED = {
+    "requests": "Beyond the minimum, by route, as listed. A stream whose row count is an exact multiple of 250 "
+    "ends with one empty page: v3 `meta.pagination` totals are documented as wrong at times, so only a short page "
+    "ends a scan. Subscribers have neither `sort` nor an id filter, only `page` and `limit`; each page starts a few "
+    "rows before the last one ended, to prove that no row moved past the scan while the store changed, and pages "
+    "whose offset is a multiple of their size cover about 10% fewer new rows than 250.",
+    "wall:Standard": "The extractor alone reaches the quota floor. The whole sync also transforms in DuckDB and "
+    "loads dotmailer after extracting; those steps do not spend the BigCommerce quota but add their time.",
+    "wall:Pro": "At 15 requests a second the quota no longer binds: the same extraction unthrottled takes about as "
+    "long. The extractor is bound by its own CPU (parsing each page and staging it in DuckDB) on 2 cores.",
+    "cpu": "Each page of 250 orders with their line items is about 1.5 MB of JSON. Python parses it once (its ids "
+    "drive the keyset), DuckDB parses it again to project typed columns and keeps the raw record; with transforms, "
+    "loads and Dagster's own start-up (about 3.5 s a sync), that is far above 5% of a quota-bound wall.",
+    "rss": "DuckDB's memory is capped (256MB, `BC_PIPELINE_DUCKDB_MEMORY_LIMIT`). The smaller store never fills "
+    "that cap; the larger one does, with cached table blocks. Python's own share stays flat: pages stream through.",
+    "dlt": "Ours stages every record into DuckDB with typed columns, the raw JSON and line items as rows, in "
+    "transactions that also record resumable progress; dlt's jsonl run appends the three streams to files and "
+    "fetches no line items.",
+}
+
 
 
 def render(results: Results, machine: dict[str, str], elapsed_s: float) -> str:
@@ -260,5 +293,10 @@ def render(results: Results, machine: dict[str, str], elapsed_s: float) -> str:
         lines.append(f"- peer not measured: {failure}")
     if results.peer_failures:
         lines.append("")
-    lines += ["## Targets", ""] + _targets(results)
+    table, missed = _targets(results)
+    lines += ["## Targets", ""] + table
+    reasons = [f"- **{key.split(':')[0]}{' (' + key.split(':')[1] + ')' if ':' in key else ''}:** {WHY_MISSED[key]}"
+               for key in dict.fromkeys(missed) if key in WHY_MISSED]
+    if reasons:
+        lines += ["## Why the missed targets are missed", ""] + reasons + [""]
     return "\n".join(lines)
