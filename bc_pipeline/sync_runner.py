@@ -35,9 +35,14 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
-def run_sync(defs: dg.Definitions, *, full: bool = False, instance: dg.DagsterInstance | None = None) -> SyncSummary:
+def run_sync(defs: dg.Definitions, *, full: bool = False, instance: dg.DagsterInstance | None = None,
+             log_level: str | None = None) -> SyncSummary:
+    """One run of the sync job in this process. `log_level` (e.g. "WARNING") quietens Dagster's console log,
+    for callers that print their own summary of many syncs."""
     job = defs.resolve_job_def(SYNC_JOB)
     run_config = {"ops": {STREAM_STEP: {"config": {"full": full}}}}
+    if log_level:
+        run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     result = job.execute_in_process(
         run_config=run_config,
         partition_key=current_partition_key(),

@@ -11,7 +11,6 @@ and duplicates must be 0; the exit status says whether they were. `make chaos` t
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import tempfile
@@ -69,8 +68,6 @@ def main() -> int:
     parser.add_argument("--suppress", type=int, default=2,
                         help="consenting subscribers to suppress in dotmailer first (none may be re-subscribed)")
     args = parser.parse_args()
-    # Dagster's debug events would bury the table; warnings and errors still show.
-    logging.getLogger("dagster").setLevel(logging.WARNING)
 
     rows, details = [], []
     started = time.monotonic()
