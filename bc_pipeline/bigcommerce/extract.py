@@ -1,8 +1,8 @@
 """The one extractor: any StreamSpec, one fixed date window at a time, pages straight into DuckDB.
 
-A run's window is [watermark, the store's time in the answer to its first request - safety lag]. Each page is upserted and the scan's resume
-token saved in one DuckDB transaction; the transaction of the window's last page also moves the
-watermark to the window's end. A process killed at any moment therefore leaves either the previous
+A run's window is [watermark, the store's time in the answer to its first request - safety lag]. Each page
+is upserted and the scan's resume token saved in one DuckDB transaction; the transaction of the window's last
+page also moves the watermark to the window's end. A process killed at any moment therefore leaves either the previous
 state or a half-scanned window with its exact resume point, and the next run finishes that window
 before opening a new one: no gap, and upserts by primary key make re-reads harmless.
 """
