@@ -40,15 +40,9 @@ def crash_recovery_instance_settings() -> dict:
     return settings
 
 
-LAUNCH_RUN = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
-    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
-RUN = """query($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"""
-RUNS = """query($job: String!) { runsOrError(filter: {pipelineName: $job}) {
-    ... on Runs { results { runId status } } } }"""
 RUN_LOG = """query($runId: ID!) { logsForRun(runId: $runId) {
     ... on EventConnection { events { ... on MessageEvent { message } } } } }"""
 WORKER_STARTED = re.compile(r"Started process for run \(pid: (\d+)\)")
-FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 @dataclass
@@ -111,23 +105,10 @@ class DagsterInstanceProcesses:
     def launch_sync(self) -> str:
         """A sync through the instance, as "Materialize all" or a schedule tick launches it: the daemon dequeues it
         and the code server spawns its run worker."""
-        launched = self.webserver.graphql(LAUNCH_RUN, params={
-            "selector": {"repositoryLocationName": "bc_pipeline", "repositoryName": "__repository__",
-                         "jobName": SYNC_JOB},
-            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": current_partition_key()}]},
-        })["launchRun"]
-        assert launched["__typename"] == "LaunchRunSuccess", launched
-        return launched["run"]["runId"]
-
-    def run_status(self, run_id: str) -> str:
-        return self.webserver.graphql(RUN, runId=run_id)["runOrError"]["status"]
+        return self.webserver.launch_job(SYNC_JOB, current_partition_key())
 
     def wait_for_run_end(self, run_id: str, timeout: float) -> str:
-        def finished_status() -> str | None:
-            status = self.run_status(run_id)
-            return status if status in FINISHED else None
-
-        return wait_until(finished_status, timeout=timeout, what=f"run {run_id} to finish", process=self.process,
+        return wait_until(lambda: self.webserver.finished_status(run_id), timeout=timeout, what=f"run {run_id} to finish", process=self.process,
                           log=self.log)
 
     def run_worker_pid(self, run_id: str) -> int | None:
@@ -136,7 +117,7 @@ class DagsterInstanceProcesses:
         return pids[0] if pids else None
 
     def sync_runs(self) -> list[dict]:
-        return self.webserver.graphql(RUNS, job=SYNC_JOB)["runsOrError"]["results"]
+        return self.webserver.job_runs(SYNC_JOB)
 
 
 @contextmanager

@@ -93,6 +93,15 @@ def _tail(log: Path | None, lines: int = 40) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
+LOCATION, REPOSITORY = "bc_pipeline", "__repository__"
+RUN_DONE = {"SUCCESS", "FAILURE", "CANCELED"}
+LAUNCH_RUN = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+RUN_STATUS = """query($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"""
+JOB_RUNS = """query($job: String!) { runsOrError(filter: {pipelineName: $job}) {
+    ... on Runs { results { runId status } } } }"""
+
+
 @dataclass
 class DagsterWebserver:
     url: str
@@ -109,6 +118,23 @@ class DagsterWebserver:
             return requests.get(f"{self.url}/server_info", timeout=2).ok
         except requests.ConnectionError:
             return False
+
+    def launch_job(self, job: str, partition_key: str) -> str:
+        """A run launched as the UI launches one: queued for the daemon, run by the code server. Its run id."""
+        launched = self.graphql(LAUNCH_RUN, params={
+            "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job},
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition_key}]},
+        })["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        return launched["run"]["runId"]
+
+    def finished_status(self, run_id: str) -> str | None:
+        """The run's final status, or None while it has not finished."""
+        status = self.graphql(RUN_STATUS, runId=run_id)["runOrError"]["status"]
+        return status if status in RUN_DONE else None
+
+    def job_runs(self, job: str) -> list[dict]:
+        return self.graphql(JOB_RUNS, job=job)["runsOrError"]["results"]
 
     def asset_nodes(self) -> list[dict]:
         return self.graphql("{ assetNodes { assetKey { path } groupName dependencyKeys { path } } }")["assetNodes"]

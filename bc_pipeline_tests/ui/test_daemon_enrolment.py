@@ -15,10 +15,6 @@ from bc_pipeline_tests.ui.conftest import DagsterWebserver, run_dagster_dev, sta
 SENSOR_INTERVAL_SECONDS = 30
 RUN_START_ALLOWANCE_SECONDS = 180
 NEW_CUSTOMER = {"email": "brand.new.customer@example.com", "first_name": "Brand", "last_name": "New"}
-LAUNCH_SYNC = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
-    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
-RUNS = """query($job: String!) { runsOrError(filter: {pipelineName: $job}) {
-    ... on Runs { results { runId status } } } }"""
 
 
 def _connector_yaml() -> str:
@@ -36,24 +32,9 @@ def automation(tmp_path_factory) -> Iterator[tuple[DagsterWebserver, dict[str, s
             yield webserver, sandbox_env
 
 
-def _runs(webserver: DagsterWebserver, job: str) -> list[dict]:
-    return webserver.graphql(RUNS, job=job)["runsOrError"]["results"]
-
-
 def _sync(webserver: DagsterWebserver) -> None:
-    today = datetime.now(UTC).date().isoformat()
-    launched = webserver.graphql(LAUNCH_SYNC, params={
-        "selector": {"repositoryLocationName": "bc_pipeline", "repositoryName": "__repository__", "jobName": "sync"},
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": today}]},
-    })["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
-
-    def finished_status() -> str | None:
-        status = next(r["status"] for r in _runs(webserver, "sync") if r["runId"] == run_id)
-        return status if status in {"SUCCESS", "FAILURE", "CANCELED"} else None
-
-    assert wait_until(finished_status, timeout=180, what="the sync run to finish") == "SUCCESS"
+    run_id = webserver.launch_job("sync", datetime.now(UTC).date().isoformat())
+    assert wait_until(lambda: webserver.finished_status(run_id), timeout=180, what="the sync run to finish") == "SUCCESS"
 
 
 def _enrolled_emails(dotmailer_url: str) -> set[str]:
@@ -66,7 +47,7 @@ def test_the_daemon_enrols_a_new_customer_within_two_sensor_intervals(automation
     webserver, sandbox_env = automation
     _sync(webserver)
     # The sensor's first reaction switches the automation on; the store's existing base is not enrolled.
-    wait_until(lambda: any(r["status"] == "SUCCESS" for r in _runs(webserver, "enrol_programs")),
+    wait_until(lambda: any(r["status"] == "SUCCESS" for r in webserver.job_runs("enrol_programs")),
                timeout=2 * SENSOR_INTERVAL_SECONDS + RUN_START_ALLOWANCE_SECONDS, what="the first enrolment run")
     assert _enrolled_emails(sandbox_env["DOTMAILER_API_BASE_URL"]) == set()
 
@@ -74,12 +55,12 @@ def test_the_daemon_enrols_a_new_customer_within_two_sensor_intervals(automation
     requests.post(f"{bigcommerce}/_sandbox/load", json={"customers": [NEW_CUSTOMER]}, timeout=10).raise_for_status()
     # The extract's window ends a safety lag before the store's clock: let the store's time pass it.
     requests.post(f"{bigcommerce}/_sandbox/clock", json={"advance_seconds": 10}, timeout=10).raise_for_status()
-    enrolment_runs_before = len(_runs(webserver, "enrol_programs"))
+    enrolment_runs_before = len(webserver.job_runs("enrol_programs"))
     _sync(webserver)
 
     # The sensor reacts within two of its intervals; the run it launches then needs its own process, which a
     # busy two-core machine may be slow to start.
-    wait_until(lambda: len(_runs(webserver, "enrol_programs")) > enrolment_runs_before,
+    wait_until(lambda: len(webserver.job_runs("enrol_programs")) > enrolment_runs_before,
                timeout=2 * SENSOR_INTERVAL_SECONDS + 15, what="the sensor to launch an enrolment run")
     wait_until(lambda: NEW_CUSTOMER["email"] in _enrolled_emails(sandbox_env["DOTMAILER_API_BASE_URL"]),
                timeout=RUN_START_ALLOWANCE_SECONDS, what="the new customer's enrolment")

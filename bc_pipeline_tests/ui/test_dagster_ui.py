@@ -10,15 +10,12 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import expect
 
 from bc_pipeline.definitions import defs
-from bc_pipeline_tests.ui.conftest import open_page, wait_until
+from bc_pipeline_tests.ui.conftest import LOCATION, REPOSITORY, open_page, wait_until
 
-LOCATION, REPOSITORY = "bc_pipeline", "__repository__"
 SCHEDULE = "sync_every_5_minutes"
 BACKFILL_DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
-RUN_DONE = {"SUCCESS", "FAILURE", "CANCELED"}
 
 RUNS_QUERY = """query { runsOrError(limit: 20) { ... on Runs { results { runId status } } } }"""
-RUN_STATUS_QUERY = """query($runId: ID!) { runOrError(runId: $runId) { ... on Run { status } } }"""
 LATEST_MATERIALIZATION_QUERY = """
 query($path: [String!]!) {
   assetNodeOrError(assetKey: {path: $path}) {
@@ -64,11 +61,6 @@ def defined_lineage() -> dict[tuple[str, ...], set[tuple[str, ...]]]:
 def shown_lineage(dagster_ui) -> dict[tuple[str, ...], set[tuple[str, ...]]]:
     return {tuple(node["assetKey"]["path"]): {tuple(dep["path"]) for dep in node["dependencyKeys"]}
             for node in dagster_ui.asset_nodes()}
-
-
-def finished_status(dagster_ui, run_id: str) -> str | None:
-    status = dagster_ui.graphql(RUN_STATUS_QUERY, runId=run_id)["runOrError"]["status"]
-    return status if status in RUN_DONE else None
 
 
 def run_id_starting_with(dagster_ui, short_id: str) -> str | None:
@@ -125,7 +117,7 @@ def test_materialize_store_from_its_page_records_rows_and_preview(dagster_ui, pa
     short_id = re.search(r"[0-9a-f]{8}", launched.inner_text()).group()
 
     run_id = wait_until(lambda: run_id_starting_with(dagster_ui, short_id), timeout=30, what="the launched run")
-    assert wait_until(lambda: finished_status(dagster_ui, run_id), timeout=90, what="the store run") == "SUCCESS"
+    assert wait_until(lambda: dagster_ui.finished_status(run_id), timeout=90, what="the store run") == "SUCCESS"
     page.goto(f"/runs/{run_id}")
     expect(page.get_by_text("Success", exact=True).first).to_be_visible()
     page.screenshot(path=screenshots / "3-materialize-run-succeeded.png")
