@@ -109,10 +109,9 @@ def format_filter_date(moment: datetime, date_format: DateFormat) -> str:
 def pages(client: BigCommerceClient, spec: StreamSpec, window: ScanWindow, resume: str | None) -> Iterator[Page]:
     """The pages of `spec` modified in `window`, continuing after `resume` when given."""
     walker = {
-        Paging.ID_GREATER_V3: _id_keyset_pages,
         Paging.CURSOR_V3: _cursor_pages,
         Paging.ANCHORED_OFFSET_V3: _anchored_offset_pages,
-        Paging.TWO_ENDED_ID_V2: _two_ended_id_pages,
+        Paging.TWO_ENDED_ID: _two_ended_id_pages,
     }[spec.paging]
     return walker(client, spec, window, resume)
 
@@ -143,33 +142,11 @@ def _page_size_served(response: ApiResponse, requested: int) -> int:
     return requested
 
 
-def _id_keyset_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:
-    """Products (`id:greater`, with `sort=id`).
-
-    Each request asks for ids beyond the last one committed, so a row that leaves the window mid-scan
-    moves nothing: the ids not yet read are still ahead of the keyset bound."""
-    upper = window.upper_bound
-    last_id = int(resume) if resume else None
-    while True:
-        params = {**spec.base_params, **window.params(spec, upper), "limit": spec.page_size}
-        if last_id is not None:
-            params[spec.keyset_param] = last_id
-        response = client.get(spec.path, params)
-        window = window.closed_by(client, response)
-        records = _records(spec, response)
-        if not records:
-            yield Page(None, str(last_id) if last_id is not None else None, True, response, window)
-            return
-        last_id = max(int(record[spec.primary_key]) for record in records)
-        done = len(records) < _page_size_served(response, spec.page_size)
-        yield Page(response.text, str(last_id), done, response, window)
-        if done:
-            return
-
-
 def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:
-    """Orders: two keyset scans on one id range, `min_id` ascending from the bottom and `max_id` descending from
-    the top, until they meet. The two directions' requests overlap in time, and each direction's next request is
+    """Orders and products: two keyset scans on one id range, ascending from the bottom above an inclusive id
+    minimum (`min_id`, `id:min`) and descending from the top below an inclusive id maximum (`max_id`, `id:max`),
+    until they meet. Where they meet ends the scan, so a window of an exact multiple of 250 rows needs no empty
+    page to prove its end. The two directions' requests overlap in time, and each direction's next request is
     on its way while the previous page is being staged.
 
     Progress is the pair (low, high): every id of the window at or below `low` and at or above `high` is staged;
@@ -237,12 +214,16 @@ def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) ->
 
 
 def _range_left(descending: bool, low: int, high: int | None, sent, page_size: int) -> tuple[int, int | None] | None:
-    """The exclusive id bounds of one direction's next request, or None when nothing is left for it: the ids
-    between `low` and `high`, less those the other direction's request on its way is sure to read."""
+    """The exclusive id bounds of one direction's next request, or None when nothing is left for it now: the ids
+    between `low` and `high`, less those the other direction's request on its way is sure to read. While the
+    first descending request is on its way the top of the range is unknown, so an ascending request could only
+    read ids that one may be reading too: the ascending scan waits for its answer."""
     for other_descending, other_low, other_high in sent:
         if descending and not other_descending:
             low = max(low, other_low + page_size)
-        elif not descending and other_descending and other_high is not None:
+        elif not descending and other_descending:
+            if other_high is None:
+                return None
             high = other_high - page_size if high is None else min(high, other_high - page_size)
     return None if high is not None and low + 1 >= high else (low, high)
 

@@ -17,8 +17,7 @@ from bc_pipeline.bigcommerce.client import MAX_PAGE_SIZE
 class Paging(Enum):
     """How a stream walks a fixed date window without skipping rows that change during the scan."""
 
-    TWO_ENDED_ID_V2 = "min_id up + max_id down"     # v2 orders: two keyset scans meeting in the middle
-    ID_GREATER_V3 = "id:greater + sort=id"          # v3 catalog: next page starts after the last id
+    TWO_ENDED_ID = "id min up + id max down"        # orders, products: two keyset scans meeting in the middle
     CURSOR_V3 = "after=end_cursor"                  # v3 customers: opaque keyset cursor
     ANCHORED_OFFSET_V3 = "page + overlap anchors"   # v3 subscribers: no sort, no id range filter
     SINGLE_OBJECT = "one object"                    # /v2/store
@@ -111,7 +110,7 @@ ORDERS = StreamSpec(
     api_version="v2",
     primary_key="id",
     cursor_field="date_modified",
-    paging=Paging.TWO_ENDED_ID_V2,
+    paging=Paging.TWO_ENDED_ID,
     date_format=DateFormat.RFC2822,
     table=warehouse.ORDERS,
     child_tables=(warehouse.ORDER_LINE_ITEMS,),
@@ -131,12 +130,14 @@ PRODUCTS = StreamSpec(
     api_version="v3",
     primary_key="id",
     cursor_field="date_modified",
-    paging=Paging.ID_GREATER_V3,
+    paging=Paging.TWO_ENDED_ID,
     date_format=DateFormat.ISO8601,
     table=warehouse.PRODUCTS,
     modified_min_param="date_modified:min",
     modified_max_param="date_modified:max",
-    keyset_param="id:greater",
+    keyset_param="id:min",
+    upper_keyset_param="id:max",
+    descending_params={"direction": "desc"},
     # No is_visible filter: hidden products are staged too, so they can leave the catalogue downstream.
     includes=("images", "custom_fields"),
     fixed_params={"sort": "id", "direction": "asc"},

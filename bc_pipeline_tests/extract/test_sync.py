@@ -149,25 +149,47 @@ class RecordingClient(BigCommerceClient):
         return super().get(path, params)
 
 
-def test_orders_are_read_from_both_ends_of_the_id_range_at_once(bc_store, warehouse):
-    store = bc_store(orders=1900)
+# How each keyset stream's two directions show in its queries: the stream, its path, the sort parameter and the
+# value that sorts ascending / descending, and its inclusive lower / upper id filters.
+TWO_ENDED = {
+    "orders": ("/v2/orders", "sort", "id:asc", "id:desc", "min_id", "max_id"),
+    "products": ("/v3/catalog/products", "direction", "asc", "desc", "id:min", "id:max"),
+}
+
+
+@pytest.mark.parametrize("stream, rows", [("orders", 1900), ("products", 1300)])
+def test_keyset_streams_are_read_from_both_ends_of_the_id_range_at_once(bc_store, warehouse, stream, rows):
+    path, sort, asc, desc, id_min, id_max = TWO_ENDED[stream]
+    store = bc_store(**{stream: rows})
     client = RecordingClient(store.api_url, TOKEN)
     store.clients.append(client)
 
-    sync(store, client, warehouse, streams=("orders",))
+    sync(store, client, warehouse, streams=(stream,))
 
-    assert_matches_store(store, warehouse, streams=("orders",))
-    sent = [query for query in client.sent if query["path"] == "/v2/orders"]
-    upwards = [query for query in sent if query["sort"] == "id:asc"]
-    downwards = [query for query in sent if query["sort"] == "id:desc"]
+    assert_matches_store(store, warehouse, streams=(stream,))
+    sent = [query for query in client.sent if query["path"] == path]
+    upwards = [query for query in sent if query[sort] == asc]
+    downwards = [query for query in sent if query[sort] == desc]
     # The first request goes alone; each later one is bounded by what the other direction had read.
-    assert "min_id" not in sent[0] and "max_id" not in sent[0]
+    assert id_min not in sent[0] and id_max not in sent[0]
     # How the pages split between the directions depends on which answers first; both take part.
     assert len(upwards) >= 2 and len(downwards) >= 1
-    assert all("min_id" in query for query in upwards[1:] + downwards)
+    assert all(id_min in query for query in upwards[1:] + downwards)
     # Each request leaves out the ids the other direction's request on its way will read, so at most one page
     # more than the minimum (a request cut short by that bound) is made, whichever direction answers first.
-    assert len(sent) <= math.ceil(len(store.expected("orders")) / 250) + 1
+    assert len(sent) <= math.ceil(len(store.expected(stream)) / 250) + 1
+
+
+def test_an_exact_multiple_of_a_page_ends_without_an_empty_page(bc_store, warehouse):
+    store = bc_store(products=1000)
+    client = RecordingClient(store.api_url, TOKEN)
+    store.clients.append(client)
+    assert len(store.expected("products")) == 1000
+
+    sync(store, client, warehouse, streams=("products",))
+
+    assert_matches_store(store, warehouse, streams=("products",))
+    assert len([query for query in client.sent if query["path"] == "/v3/catalog/products"]) == 4
 
 
 def test_a_window_that_fits_one_page_costs_one_request(bc_store, warehouse):
