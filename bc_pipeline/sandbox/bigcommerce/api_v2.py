@@ -15,7 +15,7 @@ from . import objects, queries
 from .errors import ApiError
 from .order_statuses import order_status, order_statuses
 from .paging import int_param, page_and_limit
-from .responses import after_page_served, api_json, no_content, sandbox_of
+from .responses import after_page_served, api_json, encoded_array, no_content, sandbox_of
 
 
 def _order_rows(store, params) -> list:
@@ -50,7 +50,7 @@ async def list_orders(request: Request):
     store = sandbox_of(request).store
     with store.lock:
         rows = _order_rows(store, request.query_params)
-        body = [_render_order(request, row) for row in rows]
+        body = encoded_array(_render_order(request, row) for row in rows)
     if not rows:
         return no_content()
     after_page_served(request, "order", rows)
@@ -126,7 +126,7 @@ async def list_customers(request: Request):
         candidates = store.customers.ascending(int_param(request.query_params, "min_id"))
         matching = (row for row in candidates if predicate(row))
         rows = list(islice(matching, (page - 1) * limit, page * limit))
-        body = [objects.customer_v2(store, row) for row in rows]
+        body = encoded_array(objects.customer_v2(store, row) for row in rows)
     return api_json(request, body) if body else no_content()
 
 

@@ -17,7 +17,11 @@ def _includes(request: Request) -> frozenset[str]:
 
 def _select(table, predicate, key, reverse) -> list:
     rows = [row for row in table.ascending() if predicate(row)]
-    if key is not None:
+    if key is queries.by_id:
+        # Ids are unique, so sorting the table's id order by id could only reverse it.
+        if reverse:
+            rows.reverse()
+    elif key is not None:
         rows.sort(key=key, reverse=reverse)
     return rows
 

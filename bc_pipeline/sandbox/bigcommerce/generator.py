@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import unicodedata
 import uuid
+from functools import lru_cache
 
 from .rows import CartRow, CustomerRow, OrderRow, ProductRow, SubscriberRow
 from .vocabulary import ADJECTIVES, BRANDS, EMAIL_DOMAINS, MATERIALS, NOUNS, vocabulary
@@ -30,6 +31,13 @@ ARCHIVED_SHARE = 0.02
 
 def detail_rng(seed: int, kind: str, record_id) -> random.Random:
     return random.Random(f"{seed}/{kind}/{record_id}")
+
+
+@lru_cache(maxsize=1024)
+def _order_currency(seed: int, order_id: int) -> tuple[str, int, str]:
+    """Cached because an order's line items and its header each ask for it in the same rendering."""
+    rng = detail_rng(seed, "order-currency", order_id)
+    return CURRENCIES[0] if rng.random() < 0.7 else rng.choice(CURRENCIES[1:])
 
 
 def ascii_slug(text: str) -> str:
@@ -53,6 +61,9 @@ class StoreGenerator:
         self.seed = seed
         self.anchor = anchor
         self.words = vocabulary()
+        # Line items name the same products again and again, and seeding a product's stream costs more than the
+        # whole rest of drawing its identity.
+        self._product_identities: dict[int, tuple[str, int, str]] = {}
 
     def rng(self, kind: str, record_id) -> random.Random:
         return detail_rng(self.seed, kind, record_id)
@@ -106,10 +117,13 @@ class StoreGenerator:
         return rows
 
     def product_identity(self, product_id: int) -> tuple[str, int, str]:
-        rng = self.rng("product", product_id)
-        name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {rng.choice(NOUNS)} #{product_id}"
-        price_cents = rng.randrange(199, 49999)
-        return name, price_cents, f"SKU-{product_id:06d}"
+        identity = self._product_identities.get(product_id)
+        if identity is None:
+            rng = self.rng("product", product_id)
+            name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {rng.choice(NOUNS)} #{product_id}"
+            identity = self._product_identities[product_id] = (name, rng.randrange(199, 49999),
+                                                               f"SKU-{product_id:06d}")
+        return identity
 
     def products(self, count: int) -> list[ProductRow]:
         rng = random.Random(f"{self.seed}/products")
@@ -148,8 +162,7 @@ class StoreGenerator:
         return CartRow(cart_id, customer.id if customer else 0, email, "USD", when, when, items)
 
     def order_currency(self, order_id: int) -> tuple[str, int, str]:
-        rng = self.rng("order-currency", order_id)
-        return CURRENCIES[0] if rng.random() < 0.7 else rng.choice(CURRENCIES[1:])
+        return _order_currency(self.seed, order_id)
 
     def line_item_count(self, rng: random.Random) -> int:
         roll = rng.random()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .formats import cents, iso_millis_z, iso_offset, iso_z, money, rfc2822
+from .formats import FOUR_PLACES, cents, iso_millis_z, iso_offset, iso_z, money, rfc2822
 from .generator import CURRENCY_RATES
 from .order_statuses import STATUS_NAMES
 from .rows import CartRow, CustomerRow, OrderRow, ProductRow, SubscriberRow
@@ -17,6 +17,8 @@ CUSTOMER_INCLUDES = {"addresses": "addresses", "attributes": "attributes", "form
                      "storecredit": "store_credit_amounts"}
 PRODUCT_INCLUDES = ("images", "variants", "custom_fields")
 TAX_RATE = Decimal("0.1")
+NO_MONEY = money(0)
+DECIMAL_RATES = {code: Decimal(str(rate)) for code, rate in CURRENCY_RATES.items()}
 
 
 def _overlay(generated: dict, fields: dict | None) -> dict:
@@ -143,32 +145,32 @@ def product_v3(store, row: ProductRow, includes=frozenset(PRODUCT_INCLUDES)) -> 
 
 def _line_item(order: OrderRow, index: int, product_id: int, name: str, sku: str, unit: Decimal,
                quantity: int) -> dict:
-    tax = (unit * TAX_RATE).quantize(Decimal("0.0001"))
-    total = unit * quantity
+    tax = (unit * TAX_RATE).quantize(FOUR_PLACES)
+    total, total_tax = unit * quantity, tax * quantity
+    price, total_ex_tax, total_inc_tax, cost = money(unit), money(total), money(total + total_tax), money(unit / 2)
     return {
         "id": order.id * 1000 + index, "order_id": order.id, "product_id": product_id, "variant_id": product_id,
         "order_address_id": order.id, "name": name, "name_customer": name, "name_merchant": name, "sku": sku,
-        "upc": "", "type": "physical", "base_price": money(unit), "price_ex_tax": money(unit),
-        "price_inc_tax": money(unit + tax), "price_tax": money(tax), "base_total": money(total),
-        "total_ex_tax": money(total), "total_inc_tax": money(total + tax * quantity),
-        "total_tax": money(tax * quantity),
-        "quantity": quantity, "base_cost_price": money(unit / 2), "cost_price_inc_tax": money(unit / 2),
-        "cost_price_ex_tax": money(unit / 2), "cost_price_tax": money(0), "weight": "1.0000", "width": "0.0000",
-        "height": "0.0000", "depth": "0.0000", "is_refunded": False, "quantity_refunded": 0, "refund_amount": money(0),
-        "return_id": 0, "wrapping_id": 0, "wrapping_name": None, "base_wrapping_cost": money(0),
-        "wrapping_cost_ex_tax": money(0), "wrapping_cost_inc_tax": money(0), "wrapping_cost_tax": money(0),
+        "upc": "", "type": "physical", "base_price": price, "price_ex_tax": price,
+        "price_inc_tax": money(unit + tax), "price_tax": money(tax), "base_total": total_ex_tax,
+        "total_ex_tax": total_ex_tax, "total_inc_tax": total_inc_tax, "total_tax": money(total_tax),
+        "quantity": quantity, "base_cost_price": cost, "cost_price_inc_tax": cost,
+        "cost_price_ex_tax": cost, "cost_price_tax": NO_MONEY, "weight": "1.0000", "width": "0.0000",
+        "height": "0.0000", "depth": "0.0000", "is_refunded": False, "quantity_refunded": 0, "refund_amount": NO_MONEY,
+        "return_id": 0, "wrapping_id": 0, "wrapping_name": None, "base_wrapping_cost": NO_MONEY,
+        "wrapping_cost_ex_tax": NO_MONEY, "wrapping_cost_inc_tax": NO_MONEY, "wrapping_cost_tax": NO_MONEY,
         "wrapping_message": "", "quantity_shipped": 0, "event_name": None, "event_date": None,
-        "fixed_shipping_cost": money(0), "ebay_item_id": "", "ebay_transaction_id": "", "option_set_id": None,
+        "fixed_shipping_cost": NO_MONEY, "ebay_item_id": "", "ebay_transaction_id": "", "option_set_id": None,
         "parent_order_product_id": None, "is_bundled_product": False, "bin_picking_number": "", "external_id": None,
         "brand": "", "applied_discounts": [], "product_options": [], "configurable_fields": [],
-        "gift_certificate_id": None, "discounted_total_inc_tax": money(total + tax * quantity),
+        "gift_certificate_id": None, "discounted_total_inc_tax": total_inc_tax,
     }
 
 
 def _generated_line_items(store, order: OrderRow) -> list[dict]:
     generator = store.generator
     rng = generator.rng("order", order.id)
-    rate = Decimal(str(CURRENCY_RATES[generator.order_currency(order.id)[0]]))
+    rate = DECIMAL_RATES[generator.order_currency(order.id)[0]]
     product_range = max(1, store.generated_products)
     items = []
     for index in range(generator.line_item_count(rng)):
@@ -224,11 +226,12 @@ def _link(base_url: str, store_hash: str, resource: str) -> dict:
 def _order_totals(items: list[dict], shipping: Decimal) -> dict:
     subtotal_ex = sum((Decimal(item["total_ex_tax"]) for item in items), Decimal(0))
     subtotal_tax = sum((Decimal(item["total_tax"]) for item in items), Decimal(0))
+    shipping_cost = money(shipping)
     return {
         "subtotal_ex_tax": money(subtotal_ex), "subtotal_inc_tax": money(subtotal_ex + subtotal_tax),
-        "subtotal_tax": money(subtotal_tax), "base_shipping_cost": money(shipping),
-        "shipping_cost_ex_tax": money(shipping), "shipping_cost_inc_tax": money(shipping),
-        "shipping_cost_tax": money(0), "total_ex_tax": money(subtotal_ex + shipping),
+        "subtotal_tax": money(subtotal_tax), "base_shipping_cost": shipping_cost,
+        "shipping_cost_ex_tax": shipping_cost, "shipping_cost_inc_tax": shipping_cost,
+        "shipping_cost_tax": NO_MONEY, "total_ex_tax": money(subtotal_ex + shipping),
         "total_inc_tax": money(subtotal_ex + subtotal_tax + shipping), "total_tax": money(subtotal_tax),
         "items_total": sum(item["quantity"] for item in items),
     }
@@ -264,12 +267,12 @@ def order_v2(store, order: OrderRow, base_url: str, consignment_line_items: list
         "external_merchant_id": None, "external_order_id": "", "customer_locale": "en",
         "is_deleted": order.is_deleted, "is_email_opt_in": rng.random() < 0.4,
         **_order_totals(items, cents(rng.choice((0, 0, 499, 999)))),
-        "base_handling_cost": money(0), "handling_cost_ex_tax": money(0), "handling_cost_inc_tax": money(0),
-        "handling_cost_tax": money(0), "handling_cost_tax_class_id": 2, "base_wrapping_cost": money(0),
-        "wrapping_cost_ex_tax": money(0), "wrapping_cost_inc_tax": money(0), "wrapping_cost_tax": money(0),
-        "wrapping_cost_tax_class_id": 3, "shipping_cost_tax_class_id": 2, "discount_amount": money(0),
-        "coupon_discount": money(0), "store_credit_amount": money(0), "gift_certificate_amount": money(0),
-        "refunded_amount": money(0), "items_shipped": 0, "payment_method": "Credit Card",
+        "base_handling_cost": NO_MONEY, "handling_cost_ex_tax": NO_MONEY, "handling_cost_inc_tax": NO_MONEY,
+        "handling_cost_tax": NO_MONEY, "handling_cost_tax_class_id": 2, "base_wrapping_cost": NO_MONEY,
+        "wrapping_cost_ex_tax": NO_MONEY, "wrapping_cost_inc_tax": NO_MONEY, "wrapping_cost_tax": NO_MONEY,
+        "wrapping_cost_tax_class_id": 3, "shipping_cost_tax_class_id": 2, "discount_amount": NO_MONEY,
+        "coupon_discount": NO_MONEY, "store_credit_amount": NO_MONEY, "gift_certificate_amount": NO_MONEY,
+        "refunded_amount": NO_MONEY, "items_shipped": 0, "payment_method": "Credit Card",
         "payment_provider_id": "", "payment_status": payment_status, "currency_id": currency_id,
         "currency_code": currency_code, "currency_exchange_rate": exchange_rate, "default_currency_id": currency_id,
         "default_currency_code": currency_code, "store_default_currency_code": "USD",
@@ -291,7 +294,7 @@ def order_v2(store, order: OrderRow, base_url: str, consignment_line_items: list
 
 def _consignments(order: OrderRow, billing: dict, rendered: dict, line_items: list[dict]) -> dict:
     shipping = {
-        "id": order.id, **{key: value for key, value in billing.items()}, "shipping_method": "Flat Rate",
+        "id": order.id, **billing, "shipping_method": "Flat Rate",
         "line_items": line_items, "items_total": rendered["items_total"], "items_shipped": 0,
         "base_cost": float(rendered["base_shipping_cost"]), "cost_ex_tax": float(rendered["shipping_cost_ex_tax"]),
         "cost_inc_tax": float(rendered["shipping_cost_inc_tax"]), "cost_tax": 0, "cost_tax_class_id": 2,
@@ -308,8 +311,8 @@ def order_shipping_addresses(store, order: OrderRow, base_url: str) -> list[dict
         "id": order.id, "order_id": order.id, **billing, "items_total": rendered["items_total"], "items_shipped": 0,
         "shipping_method": "Flat Rate", "base_cost": rendered["base_shipping_cost"],
         "cost_ex_tax": rendered["shipping_cost_ex_tax"], "cost_inc_tax": rendered["shipping_cost_inc_tax"],
-        "cost_tax": money(0), "cost_tax_class_id": 2, "base_handling_cost": money(0),
-        "handling_cost_ex_tax": money(0), "handling_cost_inc_tax": money(0), "handling_cost_tax": money(0),
+        "cost_tax": NO_MONEY, "cost_tax_class_id": 2, "base_handling_cost": NO_MONEY,
+        "handling_cost_ex_tax": NO_MONEY, "handling_cost_inc_tax": NO_MONEY, "handling_cost_tax": NO_MONEY,
         "handling_cost_tax_class_id": 2, "shipping_zone_id": 1, "shipping_zone_name": billing["country"],
         "shipping_quotes": _link(base_url, store.config.store_hash,
                                  f"/orders/{order.id}/shipping_addresses/{order.id}/shipping_quotes"),

@@ -37,7 +37,24 @@ def _ids(params, exact: str, many: str) -> list[Predicate]:
 
 
 def _all(checks: list[Predicate]) -> Predicate:
-    return lambda row: all(check(row) for check in checks)
+    # Listings run the predicate over every row of the table; most ask for one filter or none.
+    if not checks:
+        return lambda row: True
+    if len(checks) == 1:
+        return checks[0]
+
+    def matches(row) -> bool:
+        for check in checks:
+            if not check(row):
+                return False
+        return True
+
+    return matches
+
+
+def by_id(row) -> tuple:
+    """The id sort key; tables yield rows in this order without sorting."""
+    return (row.id,)
 
 
 def customer_filter(params) -> Predicate:
@@ -53,7 +70,7 @@ def customer_filter(params) -> Predicate:
 def customer_sort(params) -> tuple[Callable, bool]:
     sort = params.get("sort", "")
     field, _, direction = sort.partition(":")
-    keys = {"": lambda row: (row.id,), "date_created": lambda row: (row.date_created, row.id),
+    keys = {"": by_id, "date_created": lambda row: (row.date_created, row.id),
             "date_modified": lambda row: (row.date_modified, row.id),
             "last_name": lambda row: (row.last_name.lower(), row.id)}
     if field not in keys or direction not in ("", "asc", "desc"):
@@ -102,7 +119,7 @@ def product_filter(params, time_of_day: int) -> Predicate:
 
 
 def product_sort(params) -> tuple[Callable, bool]:
-    keys = {"id": lambda row: (row.id,), "date_modified": lambda row: (row.date_modified, row.id),
+    keys = {"id": by_id, "date_modified": lambda row: (row.date_modified, row.id),
             "name": lambda row: (row.name, row.id), "price": lambda row: (row.price_cents, row.id),
             "is_visible": lambda row: (row.is_visible, row.id)}
     sort = params.get("sort", "id")
