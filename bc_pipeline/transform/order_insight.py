@@ -78,7 +78,21 @@ WHERE $since::TIMESTAMPTZ IS NULL
                WHERE d.deleted_at >= $since::TIMESTAMPTZ)
 """
 
-# The records of the changed orders that can be sent. Each order's raw JSON is parsed once, for all its fields.
+# The changed orders that can be sent, cut into batches by id: building a record gathers its line items into a
+# list, which DuckDB holds in memory for every order of the statement, so a whole large store at once would not
+# fit under the warehouse's memory cap.
+BATCH_ORDERS = 20_000
+BATCH_BOUNDS_SQL = """
+SELECT min(id), max(id) FROM (
+    SELECT id, (row_number() OVER (ORDER BY id) - 1) // $size AS batch FROM changed_orders WHERE rejected_reason IS NULL
+) GROUP BY batch ORDER BY 1
+"""
+BATCH_SQL = """
+CREATE OR REPLACE TEMP TABLE batch_orders AS
+SELECT * FROM changed_orders WHERE rejected_reason IS NULL AND id BETWEEN $low AND $high
+"""
+
+# The records of one batch of orders. Each order's raw JSON is parsed once, for all its fields.
 RECORDS_SQL = r"""
 WITH
 store AS (SELECT coalesce(any_value(name), '') AS store_name FROM bigcommerce.store),
@@ -100,7 +114,7 @@ line_items AS (
                lambda code: coalesce(code, '') <> ''))))) AS coupon_codes
     FROM bigcommerce.order_line_items l
     LEFT JOIN bigcommerce.products p ON p.id = l.product_id
-    WHERE l.order_id IN (SELECT id FROM changed_orders WHERE rejected_reason IS NULL)
+    WHERE l.order_id IN (SELECT id FROM batch_orders)
     GROUP BY l.order_id
 ),
 orders AS (
@@ -112,9 +126,8 @@ orders AS (
                '$.consignments.shipping[0].city', '$.consignments.shipping[0].state',
                '$.consignments.shipping[0].country_iso2', '$.consignments.shipping[0].zip',
                '$.consignments.shipping[0].shipping_method']) AS f
-    FROM changed_orders c
+    FROM batch_orders c
     JOIN bigcommerce.orders o ON o.id = c.id
-    WHERE c.rejected_reason IS NULL
 )
 SELECT
     o.key, o.email_key, o.email,
@@ -168,7 +181,7 @@ SELECT key, email_key, email, rejected_reason, now() FROM changed_orders WHERE r
 FINGERPRINT_SQL = "SELECT md5(? || '|' || coalesce(any_value(name), '')) FROM bigcommerce.store"
 
 
-def build_order_insight(conn: duckdb.DuckDBPyConnection) -> None:
+def build_order_insight(conn: duckdb.DuckDBPyConnection, *, batch_orders: int = BATCH_ORDERS) -> None:
     """Bring the outbound and rejected orders up to date in one transaction; needs transform/contacts built first.
 
     Everything is rebuilt when there is no earlier build or what every record depends on changed.
@@ -195,7 +208,9 @@ def build_order_insight(conn: duckdb.DuckDBPyConnection) -> None:
                 f"""DELETE FROM {table} t WHERE t.key IN (SELECT key FROM changed_orders)
                     OR NOT EXISTS (SELECT 1 FROM order_contacts c WHERE c.key = t.key)"""
             )
-        conn.execute(INSERT_OUTBOUND_SQL)
+        for low, high in conn.execute(BATCH_BOUNDS_SQL, {"size": batch_orders}).fetchall():
+            conn.execute(BATCH_SQL, {"low": low, "high": high})
+            conn.execute(INSERT_OUTBOUND_SQL)
         conn.execute(INSERT_REJECTED_SQL)
         # now() is when this transaction began: every row staged before it was seen here, and nothing is staged
         # meanwhile (one DuckDB writer), so the next build need only look at rows staged from then on.

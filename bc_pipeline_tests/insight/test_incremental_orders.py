@@ -146,3 +146,14 @@ def test_an_order_of_a_deleted_customer_with_an_invalid_email_is_rejected_not_se
     rejected = conn.execute("SELECT email, reason FROM dotmailer.rejected_orders WHERE key = '9'").fetchall()
     assert rejected == [("martin.tlustek1062.mail.example", "email is not a valid address")]
     _assert_same_as_from_scratch(conn)
+
+
+def test_orders_built_in_batches_are_the_orders_built_at_once(tmp_path):
+    conn = _staged(tmp_path / "w.duckdb")
+    at_once = _tables(conn)
+    assert len(at_once[0]) > 1, "the fixture must hold several sendable orders"
+
+    conn.execute("DELETE FROM dotmailer.transform_builds")
+    build_order_insight(conn, batch_orders=1)
+
+    assert _tables(conn) == at_once
