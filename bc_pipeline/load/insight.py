@@ -210,10 +210,11 @@ def _stage_pending(conn: duckdb.DuckDBPyConnection, collection: InsightCollectio
 
 
 def _pending_records(conn: duckdb.DuckDBPyConnection, collection: InsightCollection) -> Iterator[dict]:
-    # A cursor of its own: the ledger writes in on_accepted go through `conn` meanwhile.
+    # A cursor of its own: the ledger writes in on_accepted go through `conn` meanwhile. No ORDER BY: a sort would
+    # hold every pending record (hundreds of MB for a large store's first load) where a scan streams them.
     reader = conn.cursor()
     batches = reader.sql(
-        "SELECT key, contact_email, json FROM dotmailer.pending_insight WHERE collection = $collection ORDER BY key",
+        "SELECT key, contact_email, json FROM dotmailer.pending_insight WHERE collection = $collection",
         params={"collection": collection.name},
     ).to_arrow_reader(READ_BATCH)
     for batch in batches:
