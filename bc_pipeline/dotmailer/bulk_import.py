@@ -86,6 +86,8 @@ def build_chunks(
 
 
 FIRST_POLL_SECONDS = 0.25
+# Imports whose waits end within this of each other are polled in the same round.
+POLL_TOLERANCE = 1e-6
 
 
 def poll_waits(poll_interval: float) -> Iterator[float]:
@@ -103,6 +105,9 @@ class _ActiveImport(Generic[Item]):
     items: list[Item]
     import_id: str
     deadline: float
+    # Each import keeps its own schedule, so one submitted late is first looked at as soon as the first was.
+    waits: Iterator[float]
+    until_poll: float
 
 
 def run_import_window(
@@ -131,7 +136,6 @@ def run_import_window(
     active: list[_ActiveImport[Item]] = []
     exhausted = False
     busy_waits = 0
-    waits = poll_waits(poll_interval)
     while True:
         while not exhausted and len(active) < max_active:
             chunk = held if held is not None else next(pending, None)
@@ -155,20 +159,28 @@ def run_import_window(
                 yield chunk.items, None, None, refusal
                 continue
             busy_waits = 0
-            active.append(_ActiveImport(chunk.items, import_id, client.monotonic() + poll_timeout))
+            waits = poll_waits(poll_interval)
+            active.append(_ActiveImport(chunk.items, import_id, client.monotonic() + poll_timeout, waits, next(waits)))
         if not active:
             if held is None:
                 return
             continue
-        client.sleep(next(waits))
+        # Time is counted in the waits slept, not read from the clock, so an injected sleep stays exact.
+        step = min(entry.until_poll for entry in active)
+        client.sleep(step)
         still_running: list[_ActiveImport[Item]] = []
         for entry in active:
+            entry.until_poll -= step
+            if entry.until_poll > POLL_TOLERANCE:
+                still_running.append(entry)
+                continue
             status = finished_status(entry.import_id)
             if status is not None:
                 yield entry.items, entry.import_id, status, None
             elif client.monotonic() >= entry.deadline:
                 yield entry.items, entry.import_id, None, None
             else:
+                entry.until_poll = next(entry.waits)
                 still_running.append(entry)
         active = still_running
 

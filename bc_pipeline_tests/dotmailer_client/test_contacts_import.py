@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bc_pipeline.dotmailer.address_books import find_or_create_address_book
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.contacts import import_contacts, resume_contact_import
@@ -200,6 +202,23 @@ def test_dotmailer_full_of_imports_holds_chunks_until_one_finishes(sleeps):
     assert sandbox.stats()["status_counts"]["429"] >= 1
     assert len(report.succeeded) == 10 and len(landed) == 10
     assert all(wait < 1 for wait in sleeps.waits)
+
+
+def test_an_import_started_late_is_waited_on_no_longer_than_the_first(sleeps):
+    sandbox, server, client = _dedicated_sandbox(sleeps, max_active_contact_imports=2, import_steps=2)
+    try:
+        book = find_or_create_address_book(client, "Store customers")
+        report = import_contacts(
+            client, _contacts(book.id, 8), max_contacts_per_chunk=2, max_active_imports=2, poll_interval=10.0
+        )
+    finally:
+        client.close()
+        server.stop()
+
+    assert len(report.chunks) == 4 and len(report.succeeded) == 8
+    # Two imports at a time, each finished on its third look (0.25 s, 0.5 s and 1 s after it started): the
+    # second pair is looked at on the same short schedule as the first, not after ever longer waits.
+    assert sum(sleeps.waits) == pytest.approx(2 * (0.25 + 0.5 + 1.0))
 
 
 def test_emails_differing_only_in_case_get_one_outcome_each(client, sandbox):
