@@ -47,8 +47,8 @@ class _Tally:
 
     def count(self, page: Page, rows: int) -> None:
         self.rows += rows
-        self.requests += page.response.attempts
-        self.rate_limited += page.response.rate_limited
+        self.requests += page.attempts
+        self.rate_limited += page.rate_limited
 
 
 def _whole_seconds(moment: datetime) -> datetime:

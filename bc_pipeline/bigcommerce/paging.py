@@ -51,10 +51,10 @@ class ScanWindow:
     cap: datetime | None = None
     lag: timedelta = timedelta(0)
 
-    def closed_by(self, client: BigCommerceClient, response: ApiResponse) -> ScanWindow:
+    def closed_by(self, client: BigCommerceClient, answer: Listed) -> ScanWindow:
         if self.end is not None:
             return self
-        store_now, elapsed = response.date, response.elapsed_s
+        store_now, elapsed = answer.date, answer.elapsed_s
         if store_now is None:
             # A proxy that drops `Date` costs one request to ask the store instead.
             store_now, elapsed = read_store_clock(client), 0.0
@@ -82,12 +82,42 @@ class ScanWindow:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A list request's answer as a scan keeps it: the body's text, its records' ids and what paging needs, but no
+    parsed copy of the body. Parsed, a page of orders takes several times its text; pages on their way and the
+    page being staged hold their text only."""
+
+    text: str
+    ids: list[int]
+    full: bool                # as many records as the page size the server applied
+    attempts: int
+    rate_limited: int
+    date: datetime | None
+    elapsed_s: float
+    end_cursor: str | None    # v3 cursor paging's position after this page
+
+
+def list_request(client: BigCommerceClient, spec: StreamSpec, params: dict[str, Any], limit: int) -> Listed:
+    response = client.get(spec.path, params)
+    ids = [int(record[spec.primary_key]) for record in _records(spec, response)]
+    meta = response.body.get("meta") if isinstance(response.body, dict) else None
+    cursor = (meta or {}).get("cursor_pagination") or {}
+    return Listed(response.text, ids, len(ids) >= _page_size_served(response, limit), response.attempts,
+                  response.rate_limited, response.date, response.elapsed_s, cursor.get("end_cursor") or None)
+
+
+@dataclass(frozen=True)
 class Page:
     text: str | None          # the response body to stage (None: nothing to stage)
     resume: str | None        # where the scan continues after this page
     last: bool                # the window is complete once this page is committed
-    response: ApiResponse
+    attempts: int             # requests it took, retries included
+    rate_limited: int         # of which refused with 429
     window: ScanWindow | None = None   # closed (its end known); None for a single object
+
+    @classmethod
+    def of(cls, listed: Listed, resume: str | None, last: bool, window: ScanWindow) -> Page:
+        return cls(listed.text if listed.ids else None, resume, last, listed.attempts, listed.rate_limited, window)
 
 
 def read_store_clock(client: BigCommerceClient) -> datetime:
@@ -121,7 +151,7 @@ def single_object_page(client: BigCommerceClient, spec: StreamSpec) -> Page:
     if not isinstance(response.body, dict):
         raise UnexpectedResponse(f"GET {spec.path} did not return one JSON object")
     # Staged like a one-record v2 list.
-    return Page(f"[{response.text}]", None, True, response)
+    return Page(f"[{response.text}]", None, True, response.attempts, response.rate_limited)
 
 
 def _records(spec: StreamSpec, response: ApiResponse) -> list[dict[str, Any]]:
@@ -159,7 +189,7 @@ def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) ->
     state = json.loads(resume) if resume else {"low": None, "high": None}
     low, high = state["low"], state["high"]
 
-    def fetch(descending: bool, low: int | None, high: int | None) -> ApiResponse:
+    def fetch(descending: bool, low: int | None, high: int | None) -> Listed:
         params = {**spec.base_params, **window.params(spec, upper), "limit": spec.page_size}
         if descending:
             params.update(spec.descending_params)
@@ -167,18 +197,17 @@ def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) ->
             params[spec.keyset_param] = low + 1
         if high is not None:
             params[spec.upper_keyset_param] = high - 1
-        return client.get(spec.path, params)
+        return list_request(client, spec, params, spec.page_size)
 
     def token() -> str:
         return json.dumps({"low": low, "high": high})
 
     if low is None:
-        response = fetch(False, None, high)
-        window = window.closed_by(client, response)
-        ids = [int(record[spec.primary_key]) for record in _records(spec, response)]
-        low = max(ids, default=None)
-        done = len(ids) < _page_size_served(response, spec.page_size)
-        yield Page(response.text if ids else None, token(), done, response, window)
+        listed = fetch(False, None, high)
+        window = window.closed_by(client, listed)
+        low = max(listed.ids, default=None)
+        done = not listed.full
+        yield Page.of(listed, token(), done, window)
         if done:
             return
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"bc-{spec.name}") as pool:
@@ -197,20 +226,18 @@ def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) ->
         while in_flight:
             finished = next(as_completed(in_flight))
             descending, sent_low, sent_high = in_flight.pop(finished)
-            response = finished.result()
-            ids = [int(record[spec.primary_key]) for record in _records(spec, response)]
-            short = len(ids) < _page_size_served(response, spec.page_size)
+            listed = finished.result()
             if descending:
-                reached = sent_low + 1 if short else min(ids)
+                reached = min(listed.ids) if listed.full else sent_low + 1
                 high = reached if high is None else min(high, reached)
-            elif short and sent_high is None:
+            elif not listed.full and sent_high is None:
                 done = True
             else:
-                low = max(low, sent_high - 1 if short else max(ids))
+                low = max(low, max(listed.ids) if listed.full else sent_high - 1)
             done = done or (high is not None and low + 1 >= high)
             if not done:
                 send_what_is_left()
-            yield Page(response.text if ids else None, token(), done and not in_flight, response, window)
+            yield Page.of(listed, token(), done and not in_flight, window)
 
 
 def _range_left(descending: bool, low: int, high: int | None, sent, page_size: int) -> tuple[int, int | None] | None:
@@ -236,16 +263,13 @@ def _cursor_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Itera
         params = {**spec.base_params, **window.params(spec, upper), "limit": spec.page_size}
         if after:
             params[spec.keyset_param] = after
-        response = client.get(spec.path, params)
-        window = window.closed_by(client, response)
-        records = _records(spec, response)
-        cursor = ((response.body or {}).get("meta") or {}).get("cursor_pagination") or {}
-        end_cursor = cursor.get("end_cursor") or None
-        done = len(records) < _page_size_served(response, spec.page_size)
-        if not done and not end_cursor:
+        listed = list_request(client, spec, params, spec.page_size)
+        window = window.closed_by(client, listed)
+        done = not listed.full
+        if not done and not listed.end_cursor:
             raise UnexpectedResponse(f"GET {spec.path} returned a full page without meta.cursor_pagination.end_cursor")
-        after = end_cursor or after
-        yield Page(response.text if records else None, after, done, response, window)
+        after = listed.end_cursor or after
+        yield Page.of(listed, after, done, window)
         if done:
             return
 
@@ -275,21 +299,20 @@ def _anchored_offset_pages(client, spec: StreamSpec, window: ScanWindow, resume)
         target = max(covered - overlap, 0) if anchors else 0
         page_number, limit = _page_starting_at_or_before(target, spec.page_size)
         params = {**spec.base_params, **window.params(spec, window.end), "limit": limit, "page": page_number}
-        response = client.get(spec.path, params)
-        window = window.closed_by(client, response)
-        records = _records(spec, response)
+        listed = list_request(client, spec, params, limit)
+        window = window.closed_by(client, listed)
         offset = (page_number - 1) * limit
-        ids = [int(record[spec.primary_key]) for record in records]
+        ids = listed.ids
         if offset == 0 or _finds_anchor(ids, anchors):
             covered = offset + len(ids)
             anchors = ids[-ANCHOR_OVERLAP:]
             overlap = ANCHOR_OVERLAP
-            last = len(ids) < _page_size_served(response, limit)
+            last = not listed.full
         else:
             overlap *= 2
             last = False
         token = None if last else json.dumps({"covered": covered, "anchors": anchors})
-        yield Page(response.text if records else None, token, last, response, window)
+        yield Page.of(listed, token, last, window)
         if last:
             return
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import threading
+import tracemalloc
 from datetime import datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
@@ -12,7 +14,7 @@ import pytest
 
 from bc_pipeline.bigcommerce.client import BigCommerceClient
 from bc_pipeline.bigcommerce.extract import SAFETY_LAG, extract_stream, extract_streams
-from bc_pipeline.bigcommerce.paging import ScanWindow
+from bc_pipeline.bigcommerce.paging import ScanWindow, list_request, pages
 from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline_tests.extract.conftest import (
     INCREMENTAL_STREAMS,
@@ -206,7 +208,7 @@ def test_a_window_that_fits_one_page_costs_one_request(bc_store, warehouse):
 def test_without_a_date_header_the_store_is_asked_for_its_time(bc_store):
     store = bc_store()
     client = store.client()
-    answer = client.get("/v2/store")
+    answer = list_request(client, STREAMS["orders"], {"limit": 1}, 1)
     store.sandbox.clock.advance(3600)
     window = ScanWindow(datetime(2024, 1, 1, tzinfo=timezone.utc), lag=SAFETY_LAG)
 
@@ -214,3 +216,22 @@ def test_without_a_date_header_the_store_is_asked_for_its_time(bc_store):
 
     assert api_requests(store)["GET /v2/time"] == 1
     assert closed.end >= answer.date + timedelta(seconds=3600) - SAFETY_LAG
+
+
+def test_pages_waiting_to_be_staged_hold_their_text_and_no_parsed_copy(bc_store):
+    store = bc_store(orders=1000)
+    client = store.client()
+    client.get("/v2/store")  # the sandbox's render caches and the connection are made before measuring
+    window = ScanWindow(datetime(2000, 1, 1, tzinfo=timezone.utc), lag=SAFETY_LAG)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        waiting = list(pages(client, STREAMS["orders"], window, None))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+    text = sum(sys.getsizeof(page.text) for page in waiting if page.text)
+    assert text > 5_000_000
+    # Parsed, an orders page takes several times its text; the scan keeps only the text a page is staged from.
+    assert held < 1.5 * text
