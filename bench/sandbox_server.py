@@ -9,6 +9,7 @@ pipeline's. The counter wraps the apps from outside: the sandboxes themselves st
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 import threading
@@ -85,6 +86,10 @@ def start(args: argparse.Namespace) -> SandboxPair:
         subscribers=args.subscribers, latency_ms=args.latency_ms, quota=args.quota, window_ms=args.window_ms,
     ), clock=clock)
     dotmailer = DotmailerSandbox(DotmailerSandboxConfig(seed=args.seed, import_steps=args.import_steps), clock=clock)
+    # The generated store is millions of objects that live as long as the process; left to the collector,
+    # every full collection walks them all, and a large request body's parse would pay for it.
+    gc.collect()
+    gc.freeze()
     bigcommerce_server = serve_in_thread(ByteCounter(bigcommerce.app))
     dotmailer_server = serve_in_thread(ByteCounter(dotmailer.app))
     return SandboxPair(bigcommerce, dotmailer, bigcommerce_server, dotmailer_server)
