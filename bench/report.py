@@ -264,10 +264,11 @@ WHY_MISSED = {
     "fewer new rows than 250.",
     "wall:Standard": "The extractor alone reaches the quota floor. The whole sync also transforms in DuckDB and "
     "loads dotmailer after extracting; those steps do not spend the BigCommerce quota but add their time (at the "
-    "default size about 2 s of transforms, 3 s of address-book imports and 9 s of Insight imports, most of that the "
-    "emulated dotmailer taking in 33 MB, plus about 4.5 s of process and Dagster start-up). Dagster runs a job's "
-    "steps one after another in one process, the warehouse's one writer, so no load can use the extraction's waits "
-    "for the quota window.",
+    "default size about 2 s of transforms, 2.6 s of address-book imports and 5.5 s of Insight imports, plus about "
+    "3 s of process and Dagster start-up). Each import is first polled 0.25 s after it starts, then 0.5 s later, "
+    "and dotmailer runs at most five Insight imports at once, so the sixth of the 30,000 orders waits for a slot. "
+    "Dagster runs a job's steps one after another in one process, the warehouse's one writer, so no load can use "
+    "the extraction's waits for the quota window.",
     "wall:Pro": "At 15 requests a second the quota no longer binds: the same extraction unthrottled takes about as "
     "long. The extractor is bound by its own CPU (parsing each page and staging it in DuckDB) on 2 cores.",
     "cpu": "Each page of 250 orders with their line items is about 1.5 MB of JSON. Python parses it once (its ids "
@@ -280,12 +281,14 @@ WHY_MISSED = {
     "stay cached up to the cap, and DuckDB's allocator keeps freed memory a few seconds before returning it. Lower "
     "caps were measured: 64MB brings the 10,000-customer store to about 220 MiB at 60% more CPU, 96–128MB cost "
     "10–35% more CPU; none was adopted.",
-    "dlt": "At the peer store about 75 MiB is imports and the open warehouse, about 33 MiB the pages in flight (two "
-    "orders requests and the page being staged, each body held as text and as parsed JSON), and the rest DuckDB: "
-    "parsing a page's JSON allocates about ten times the page, and freed memory is returned a few seconds late. "
-    "Returning it at once (`allocator_bulk_deallocation_flush_threshold` 4MB) brought the peak to about 161 MiB "
-    "for 10–19% more CPU, still above dlt's, so it was not adopted. dlt's jsonl run appends the three streams to "
-    "files and fetches no line items.",
+    "dlt": "At the peer store about 75 MiB is imports and the open warehouse, and Python's own allocations peak at "
+    "about 14 MiB (a page waiting to be staged is held as text, parsed only for its ids). The rest is memory that "
+    "DuckDB's allocator (jemalloc) and glibc keep after it was freed: DuckDB's own accounting (`duckdb_memory()`) "
+    "holds about 21 MiB at the end of the run, while parsing a page's JSON allocates about ten times the page. "
+    "Returning freed memory at once reaches about 142 MiB, under dlt's (jemalloc `dirty_decay_ms:0` with glibc's "
+    "mmap threshold fixed at 128 KiB), but costs 40% more wall and 6× the system CPU at the default size; "
+    "`allocator_bulk_deallocation_flush_threshold` 4MB reached about 161 MiB for 10–19% more CPU. Neither was "
+    "adopted. dlt's jsonl run appends the three streams to files and fetches no line items.",
 }
 
 
