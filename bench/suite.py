@@ -92,10 +92,9 @@ class Results:
 
 
 def store_facts(sandbox: SandboxProcess) -> StoreFacts:
-    rows = {stream: len(sandbox.listed(stream)) for stream in STREAMS_IN_MINIMUM}
+    rows = {stream: len(sandbox.listed_ids(stream)) for stream in STREAMS_IN_MINIMUM}
     rows["store"] = 1
-    line_items = sum(len(order.get("line_items") or []) for order in sandbox.listed("orders"))
-    return StoreFacts(rows, line_items)
+    return StoreFacts(rows, sandbox.summary("orders").line_items)
 
 
 def _mutating(sandbox: SandboxProcess, run):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import timezone
 from pathlib import Path
 
 from bench.outcome import RunOutcome
@@ -29,19 +28,10 @@ def version() -> str:
     return f"tap-bigcommerce {installed_version(install(), 'tap-bigcommerce')}"
 
 
-def _parse_date(text: str) -> datetime:
-    try:
-        return parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def earliest_modified(sandbox: SandboxProcess) -> str:
     """The tap walks customers one day per request from `start_date`: it starts on the store's first day,
     not years before it, which is the kindest start it can be given."""
-    dates = [_parse_date(record["date_modified"]) for stream in COMPARED_STREAMS
-             for record in sandbox.export(stream) if record.get("date_modified")]
-    first = min(dates).astimezone(timezone.utc)
+    first = min(sandbox.summary(stream).earliest_modified for stream in COMPARED_STREAMS).astimezone(timezone.utc)
     return first.replace(hour=0, minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
