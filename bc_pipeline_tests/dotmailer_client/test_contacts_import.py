@@ -172,32 +172,30 @@ def _dedicated_sandbox(sleeps, **config):
     return sandbox, server, DotmailerClient(API_USER, API_PASSWORD, base_url=server.url, sleep=sleeps)
 
 
-def test_active_imports_stay_within_the_window(sleeps):
-    sandbox, server, client = _dedicated_sandbox(sleeps, max_active_contact_imports=3, import_steps=3)
+def _import_in_pairs(sleeps, count: int, sandbox_settings: dict, **options):
+    """Import `count` contacts two per chunk into a sandbox of their own; the sandbox, the report and the emails
+    that landed in the book."""
+    sandbox, server, client = _dedicated_sandbox(sleeps, **sandbox_settings)
     try:
         book = find_or_create_address_book(client, "Store customers")
-        report = import_contacts(
-            client, _contacts(book.id, 12), max_contacts_per_chunk=2, max_active_imports=3, poll_interval=0.001
-        )
+        report = import_contacts(client, _contacts(book.id, count), max_contacts_per_chunk=2, **options)
+        return sandbox, report, _book_emails(sandbox, book.id)
     finally:
         client.close()
         server.stop()
+
+
+def test_active_imports_stay_within_the_window(sleeps):
+    sandbox, report, _ = _import_in_pairs(sleeps, 12, {"max_active_contact_imports": 3, "import_steps": 3},
+                                          max_active_imports=3, poll_interval=0.001)
 
     assert len(report.chunks) == 6 and len(report.succeeded) == 12
     assert "429" not in sandbox.stats()["status_counts"]
 
 
 def test_dotmailer_full_of_imports_holds_chunks_until_one_finishes(sleeps):
-    sandbox, server, client = _dedicated_sandbox(sleeps, max_active_contact_imports=2, import_steps=2)
-    try:
-        book = find_or_create_address_book(client, "Store customers")
-        report = import_contacts(
-            client, _contacts(book.id, 10), max_contacts_per_chunk=2, max_active_imports=5, poll_interval=0.001
-        )
-        landed = _book_emails(sandbox, book.id)
-    finally:
-        client.close()
-        server.stop()
+    sandbox, report, landed = _import_in_pairs(sleeps, 10, {"max_active_contact_imports": 2, "import_steps": 2},
+                                               max_active_imports=5, poll_interval=0.001)
 
     assert sandbox.stats()["status_counts"]["429"] >= 1
     assert len(report.succeeded) == 10 and len(landed) == 10
@@ -205,15 +203,8 @@ def test_dotmailer_full_of_imports_holds_chunks_until_one_finishes(sleeps):
 
 
 def test_an_import_started_late_is_waited_on_no_longer_than_the_first(sleeps):
-    sandbox, server, client = _dedicated_sandbox(sleeps, max_active_contact_imports=2, import_steps=2)
-    try:
-        book = find_or_create_address_book(client, "Store customers")
-        report = import_contacts(
-            client, _contacts(book.id, 8), max_contacts_per_chunk=2, max_active_imports=2, poll_interval=10.0
-        )
-    finally:
-        client.close()
-        server.stop()
+    _, report, _ = _import_in_pairs(sleeps, 8, {"max_active_contact_imports": 2, "import_steps": 2},
+                                    max_active_imports=2, poll_interval=10.0)
 
     assert len(report.chunks) == 4 and len(report.succeeded) == 8
     # Two imports at a time, each finished on its third look (0.25 s, 0.5 s and 1 s after it started): the
