@@ -112,8 +112,6 @@ class SandboxProcess:
         request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=600) as response:
             raw = response.read()
-        if response.headers.get("content-type", "").startswith("application/x-ndjson"):
-            return [json.loads(line) for line in raw.splitlines() if line.strip()]
         return json.loads(raw) if raw else None
 
     def counters(self) -> dict:
