@@ -33,11 +33,19 @@ def detail_rng(seed: int, kind: str, record_id) -> random.Random:
     return random.Random(f"{seed}/{kind}/{record_id}")
 
 
+# Seeding a record's stream costs more than the whole rest of drawing these, and renderings ask for them again
+# and again: an order's line items and its header each ask for its currency, line items name the same products.
 @lru_cache(maxsize=1024)
 def _order_currency(seed: int, order_id: int) -> tuple[str, int, str]:
-    """Cached because an order's line items and its header each ask for it in the same rendering."""
     rng = detail_rng(seed, "order-currency", order_id)
     return CURRENCIES[0] if rng.random() < 0.7 else rng.choice(CURRENCIES[1:])
+
+
+@lru_cache(maxsize=16384)
+def _product_identity(seed: int, product_id: int) -> tuple[str, int, str]:
+    rng = detail_rng(seed, "product", product_id)
+    name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {rng.choice(NOUNS)} #{product_id}"
+    return name, rng.randrange(199, 49999), f"SKU-{product_id:06d}"
 
 
 def ascii_slug(text: str) -> str:
@@ -61,9 +69,6 @@ class StoreGenerator:
         self.seed = seed
         self.anchor = anchor
         self.words = vocabulary()
-        # Line items name the same products again and again, and seeding a product's stream costs more than the
-        # whole rest of drawing its identity.
-        self._product_identities: dict[int, tuple[str, int, str]] = {}
 
     def rng(self, kind: str, record_id) -> random.Random:
         return detail_rng(self.seed, kind, record_id)
@@ -117,13 +122,7 @@ class StoreGenerator:
         return rows
 
     def product_identity(self, product_id: int) -> tuple[str, int, str]:
-        identity = self._product_identities.get(product_id)
-        if identity is None:
-            rng = self.rng("product", product_id)
-            name = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {rng.choice(NOUNS)} #{product_id}"
-            identity = self._product_identities[product_id] = (name, rng.randrange(199, 49999),
-                                                               f"SKU-{product_id:06d}")
-        return identity
+        return _product_identity(self.seed, product_id)
 
     def products(self, count: int) -> list[ProductRow]:
         rng = random.Random(f"{self.seed}/products")
