@@ -266,7 +266,7 @@ WHY_MISSED = {
     "loads dotmailer after extracting; those steps do not spend the BigCommerce quota but add their time (at the "
     "default size about 2 s of transforms, 2.6 s of address-book imports and 5.5 s of Insight imports, plus about "
     "3 s of process and Dagster start-up). Each import is first polled 0.25 s after it starts, then 0.5 s later, "
-    "and dotmailer runs at most five Insight imports at once, so the sixth of the 30,000 orders waits for a slot. "
+    "and dotmailer runs at most five Insight imports at once, so any import beyond the fifth waits for one to end. "
     "Dagster runs a job's steps one after another in one process, the warehouse's one writer, so no load can use "
     "the extraction's waits for the quota window.",
     "wall:Pro": "At 15 requests a second the quota no longer binds: the same extraction unthrottled takes about as "
