@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -17,6 +17,7 @@ from bc_pipeline.dotmailer.errors import DotmailerApiError, DotmailerAuthError, 
 DEFAULT_MAX_CHUNK_BYTES = 45 * 1024 * 1024
 
 Item = TypeVar("Item")
+Report = TypeVar("Report")
 
 
 def encode_json(value: Any) -> bytes:
@@ -205,6 +206,23 @@ def poll_until_finished(
         client.sleep(next(waits))
 
 
+def handing_over(report: Report, on_report: Callable[[Report], None]) -> Callable[[], None]:
+    """A `chunk_ended` for `import_in_chunks`: what `report` (a dataclass with `results` and `chunks` lists) holds
+    so far goes to `on_report` as a report of its own, and `report` is emptied.
+
+    A caller that records outcomes as chunks end then holds one chunk's results at a time, not a whole load's:
+    a large store's first load has hundreds of thousands.
+    """
+
+    def hand_over() -> None:
+        if report.results or report.chunks:
+            on_report(replace(report, results=list(report.results), chunks=list(report.chunks)))
+            report.results.clear()
+            report.chunks.clear()
+
+    return hand_over
+
+
 def import_in_chunks(
     client: DotmailerClient,
     encoded_items: Iterable[tuple[Item, bytes]],
@@ -221,12 +239,13 @@ def import_in_chunks(
     max_active: int,
     poll_interval: float,
     poll_timeout: float,
+    chunk_ended: Callable[[], None] | None = None,
 ) -> None:
     """The whole life of a bulk import: chunk the encoded items, keep imports running, report each item.
 
     An item too large for any request goes to `on_oversized(item, size)`, the items of a chunk dotmailer
     refuses to `reject(item, code, reason)`; every other chunk goes to `record_chunk(items, import_id,
-    final_status)` as it ends.
+    final_status)` as it ends. `chunk_ended()` follows each chunk's report, refused or not.
     """
     chunks = build_chunks(
         encoded_items,
@@ -249,5 +268,7 @@ def import_in_chunks(
             chunk_outcomes.append(ImportChunkOutcome(None, "Refused", len(items), str(refusal)))
             for item in items:
                 reject(item, refusal.code or "Refused", str(refusal))
-            continue
-        record_chunk(items, import_id, status)
+        else:
+            record_chunk(items, import_id, status)
+        if chunk_ended is not None:
+            chunk_ended()

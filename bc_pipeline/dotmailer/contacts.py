@@ -16,6 +16,7 @@ from bc_pipeline.dotmailer.bulk_import import (
     Chunk,
     ImportChunkOutcome,
     encode_json,
+    handing_over,
     import_in_chunks,
     poll_until_finished,
 )
@@ -114,6 +115,7 @@ def import_contacts(
     poll_interval: float = 5.0,
     poll_timeout: float = 3600.0,
     on_accepted: Callable[[str, list[str]], None] | None = None,
+    on_chunk_report: Callable[[ContactImportReport], None] | None = None,
 ) -> ContactImportReport:
     """Create or update contacts in bulk and report what happened to each one.
 
@@ -121,10 +123,13 @@ def import_contacts(
     caller can record the import id and, after a crash, resume it with `resume_contact_import` instead of
     sending again. A chunk dotmailer rejects as a whole (RejectedByWatchdog, Failed,
     ExceedsAllowedContactLimit) fails its own contacts with that reason; the other chunks carry on.
+
+    With `on_chunk_report`, each chunk's results go to it as the chunk ends and the returned report stays empty.
     """
     if merge_option not in MERGE_OPTIONS:
         raise ValueError(f"merge option {merge_option!r} is not one of {', '.join(MERGE_OPTIONS)}")
     report = ContactImportReport()
+    hand_over = handing_over(report, on_chunk_report) if on_chunk_report is not None else None
 
     def reject(email: str, code: str, reason: str) -> None:
         report.results.append(ContactImportResult(email=email, outcome="failed", failure_code=code, reason=reason))
@@ -160,7 +165,11 @@ def import_contacts(
         max_active=max_active_imports,
         poll_interval=poll_interval,
         poll_timeout=poll_timeout,
+        chunk_ended=hand_over,
     )
+    if hand_over is not None:
+        # records refused after the last chunk ended
+        hand_over()
     return report
 
 

@@ -19,6 +19,7 @@ from bc_pipeline.dotmailer.bulk_import import (
     Chunk,
     ImportChunkOutcome,
     encode_json,
+    handing_over,
     import_in_chunks,
     poll_until_finished,
 )
@@ -113,6 +114,7 @@ def import_insight(
     poll_interval: float = 5.0,
     poll_timeout: float = 3600.0,
     on_accepted: Callable[[str, list[str]], None] | None = None,
+    on_chunk_report: Callable[[InsightImportReport], None] | None = None,
 ) -> InsightImportReport:
     """Upsert records `{"key", "json": {...}, "email"?}` into a collection and report each record's fate.
 
@@ -121,6 +123,8 @@ def import_insight(
     `email` names the owning contact and is required for contact scope. `on_accepted(import_id, keys)` runs as
     soon as dotmailer accepts a chunk (resume it with `resume_insight_import`). Raises InsightNotEnabled when
     the account has no Insight data; any other refusal fails only that chunk's records.
+
+    With `on_chunk_report`, each chunk's results go to it as the chunk ends and the returned report stays empty.
     """
     validate_collection_name(collection_name)
     if scope not in COLLECTION_SCOPES:
@@ -128,6 +132,7 @@ def import_insight(
     if collection_type not in COLLECTION_TYPES:
         raise ValueError(f"Insight collection type {collection_type!r} is not one of {', '.join(COLLECTION_TYPES)}")
     report = InsightImportReport(collection_name)
+    hand_over = handing_over(report, on_chunk_report) if on_chunk_report is not None else None
 
     def reject(record: _SentRecord, reason: str, detail: str) -> None:
         report.results.append(
@@ -181,7 +186,11 @@ def import_insight(
         max_active=max_active_imports,
         poll_interval=poll_interval,
         poll_timeout=poll_timeout,
+        chunk_ended=hand_over,
     )
+    if hand_over is not None:
+        # records refused after the last chunk ended
+        hand_over()
     return report
 
 

@@ -70,14 +70,15 @@ def load_address_book(
         departed = []
     if result.sent:
         options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
-        report = import_contacts(
+        # Outcomes are recorded chunk by chunk: a first load holds one chunk's results, not the store's.
+        import_contacts(
             client,
             _pending_contacts(conn, book, book_id),
             poll_interval=poll_interval,
             on_accepted=lambda import_id, emails: _record_accepted(conn, book, import_id, emails),
+            on_chunk_report=lambda report: _apply_report(conn, book, report, result),
             **options,
         )
-        _apply_report(conn, book, report, result)
     result.removed = _remove_departed(conn, client, book, book_id, departed, poll_interval)
     return result
 

@@ -97,7 +97,8 @@ def load_insight(
         _delete_departed(conn, client, collection, result)
         if _stage_pending(conn, collection):
             options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
-            report = import_insight(
+            # Outcomes are recorded chunk by chunk: a first load holds one chunk's results, not the store's.
+            import_insight(
                 client,
                 collection.name,
                 _pending_records(conn, collection),
@@ -106,9 +107,9 @@ def load_insight(
                 poll_interval=poll_interval,
                 poll_timeout=poll_timeout,
                 on_accepted=lambda import_id, keys: _record_accepted(conn, collection, import_id, keys, result),
+                on_chunk_report=lambda report: _apply_report(conn, collection, report, result),
                 **options,
             )
-            _apply_report(conn, collection, report, result)
     except InsightNotEnabled as disabled:
         # Imports accepted before the refusal stay open in the ledger and are resumed once Insight is on.
         result.insight_enabled = False

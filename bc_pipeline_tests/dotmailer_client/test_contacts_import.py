@@ -83,6 +83,24 @@ def test_small_byte_limit_splits_into_several_imports_and_everything_arrives(cli
     assert _book_emails(sandbox, book.id) == sorted(f"customer{n}@example.com" for n in range(40))
 
 
+def test_each_chunk_is_handed_over_as_it_ends_and_the_returned_report_keeps_none(client, sandbox):
+    book = find_or_create_address_book(client, "Store customers")
+    parts = []
+
+    report = import_contacts(
+        client, _contacts(book.id, 5) + [{"email": " "}], max_contacts_per_chunk=2, max_active_imports=1,
+        poll_interval=0.001, on_chunk_report=parts.append,
+    )
+
+    assert (report.results, report.chunks) == ([], [])
+    assert [[chunk.item_count for chunk in part.chunks] for part in parts] == [[2], [2], [1]]
+    for part in parts:
+        [chunk] = part.chunks
+        assert {result.import_id for result in part.results if result.outcome == "created"} == {chunk.import_id}
+    outcomes = sorted((result.email, result.outcome) for part in parts for result in part.results)
+    assert outcomes == [("", "failed")] + [(f"customer{n}@example.com", "created") for n in range(5)]
+
+
 def test_contact_too_big_for_any_request_is_failed_alone(client):
     book = find_or_create_address_book(client, "Store customers")
     huge = {"email": "huge@example.com", "data_fields": {"NOTES_TEXT": "x" * 5000}, "lists": [book.id]}

@@ -89,6 +89,24 @@ def test_catalogue_lands_account_scoped_in_several_chunks(client, sandbox):
     assert sandbox.stats()["requests"]["PUT /insightData/v3/import"] == len(accepted)
 
 
+def test_each_insight_chunk_is_handed_over_as_it_ends(client, sandbox):
+    _customers(client, "jane@example.com")
+    parts = []
+    orders = [_order(n, "jane@example.com") for n in range(4)] + [_order(9, "nobody@example.com")]
+
+    report = import_insight(
+        client, "Orders", orders, scope="contact", collection_type="orders", max_records_per_chunk=2,
+        max_active_imports=1, poll_interval=0.001, on_chunk_report=parts.append,
+    )
+
+    assert (report.results, report.chunks) == ([], [])
+    assert [[(chunk.status, chunk.item_count) for chunk in part.chunks] for part in parts] == [[("Complete", 2)]] * 2 + [
+        [("Complete", 1)]]
+    assert [sorted((result.key, result.outcome) for result in part.results) for part in parts] == [
+        [("0", "imported"), ("1", "imported")], [("2", "imported"), ("3", "imported")], [("9", "failed")]]
+    assert _keys(sandbox, "Orders") == ["0", "1", "2", "3"]
+
+
 def test_failed_insight_chunk_is_reported_and_the_others_land(client, sandbox):
     sandbox.set_fault("import_failed", count=1)
 
