@@ -280,7 +280,11 @@ WHY_MISSED = {
     "JSON: at 30,000 orders the peak falls inside such a checkpoint, holding 70–110 MiB of strings. Blocks read back "
     "stay cached up to the cap, and DuckDB's allocator keeps freed memory a few seconds before returning it. Lower "
     "caps were measured: 64MB brings the 10,000-customer store to about 220 MiB at 60% more CPU, 96–128MB cost "
-    "10–35% more CPU; none was adopted.",
+    "10–35% more CPU; none was adopted. The whole sync's peak at the larger store falls in the Orders Insight load, "
+    "which reads its 275,000 pending records once: DuckDB keeps what it read cached up to the cap (about 235 MiB). "
+    "Loads now record each import's outcomes as it ends instead of holding the whole load's, which lowered that "
+    "peak by about 50 MiB. A 128MB cap for the loads alone measured about 125 MiB less at the same CPU, but was not "
+    "adopted: the load's own need grows with the store (64MB ran out after 245,000 records).",
     "dlt": "At the peer store about 75 MiB is imports and the open warehouse, and Python's own allocations peak at "
     "about 14 MiB (a page waiting to be staged is held as text, parsed only for its ids). The rest is memory that "
     "DuckDB's allocator (jemalloc) and glibc keep after it was freed: DuckDB's own accounting (`duckdb_memory()`) "
