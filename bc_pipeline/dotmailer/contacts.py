@@ -168,7 +168,7 @@ def import_contacts(
         chunk_ended=hand_over,
     )
     if hand_over is not None:
-        # records refused after the last chunk ended
+        # records rejected after the last chunk ended
         hand_over()
     return report
 

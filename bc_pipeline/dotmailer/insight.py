@@ -189,7 +189,7 @@ def import_insight(
         chunk_ended=hand_over,
     )
     if hand_over is not None:
-        # records refused after the last chunk ended
+        # records rejected after the last chunk ended
         hand_over()
     return report
 

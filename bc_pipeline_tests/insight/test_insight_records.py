@@ -1,4 +1,5 @@
-"""The Insight transforms on odd staging rows, and the loader's crash recovery and disabled-feature handling."""
+"""The Insight transforms on odd staging rows, and the loader's ledger: crash recovery, disabled features, and each
+import recorded as it ends."""
 
 import json
 
@@ -172,3 +173,27 @@ def test_an_import_dotmailer_forgot_is_sent_again(tmp_path, sandboxes, client):
     assert (result.resumed_imports, result.imported) == (0, 2)
     status = conn.execute("SELECT status FROM dotmailer.insight_imports WHERE import_id = 'lost'").fetchone()[0]
     assert status == "NotFound"
+
+
+def test_each_import_is_recorded_in_the_ledger_as_it_ends_not_when_the_load_does(tmp_path, sandboxes):
+    conn = _staged(tmp_path / "w.duckdb")
+    more = [{"id": n, "name": f"Plate {n}", "is_visible": True, "date_modified": "2026-01-01T00:00:00+00:00"}
+            for n in range(20, 30)]
+    stage_page(conn, STREAMS["products"].table, (), json.dumps({"data": more}), STREAMS["products"].records_path)
+    build_catalog(conn)
+    recorded_while_loading = []
+
+    def sleep(_seconds: float) -> None:
+        # Waiting for the imports beyond the first five: those five have ended by now.
+        [(recorded,)] = conn.cursor().execute("SELECT count(*) FROM dotmailer.insight_records").fetchall()
+        recorded_while_loading.append(recorded)
+
+    env = sandboxes.env()
+    client = DotmailerClient(env["DOTMAILER_API_USER"], env["DOTMAILER_API_PASSWORD"],
+                             base_url=env["DOTMAILER_API_BASE_URL"], sleep=sleep)
+
+    result = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01, max_chunk_bytes=700)
+
+    assert len(result.import_ids) > 5 and result.imported == 12
+    assert 0 < max(recorded_while_loading) < 12
+    assert conn.execute("SELECT count(*) FROM dotmailer.insight_records").fetchone()[0] == 12
