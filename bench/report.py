@@ -284,7 +284,8 @@ WHY_MISSED = {
     "which reads its 275,000 pending records once: DuckDB keeps what it read cached up to the cap (about 235 MiB). "
     "Loads now record each import's outcomes as it ends instead of holding the whole load's, which lowered that "
     "peak by about 50 MiB. A 128MB cap for the loads alone measured about 125 MiB less at the same CPU, but was not "
-    "adopted: the load's own need grows with the store (64MB ran out after 245,000 records). The extractor's peak at "
+    "adopted: at 64MB the same load ran out of memory after 245,000 records, and how much headroom 128MB leaves for "
+    "larger stores was not measured. The extractor's peak at "
     "the default size moves with where a checkpoint falls (337 to 391 MiB over the last runs), and its ratio with it: "
     "1.10× and 1.31× from the default to the larger store in two whole runs.",
     "dlt": "At the peer store about 75 MiB is imports and the open warehouse, and Python's own allocations peak at "
