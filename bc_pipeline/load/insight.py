@@ -270,13 +270,17 @@ def _apply_outcomes(conn, collection: InsightCollection, report: InsightImportRe
     )
     conn.register("insight_report", outcomes)
     with transaction(conn):
-        # The hash sent is the one recorded when dotmailer accepted the import, not today's.
+        # The hash sent is the one recorded when dotmailer accepted the import, not today's. Only records that never
+        # reached an import (rejected before sending, or in a refused request) take theirs from the pending table:
+        # joined whole, it was a hash table of every pending record built again for each import.
         conn.execute(
             """CREATE OR REPLACE TEMP TABLE insight_outcomes AS
                SELECT o.*, coalesce(x.hash, p.hash) AS hash, coalesce(x.contact_email, p.contact_email) AS contact_email
                FROM insight_report o
                LEFT JOIN dotmailer.insight_import_rows x ON x.import_id = o.import_id AND x.key = o.key
-               LEFT JOIN dotmailer.pending_insight p ON p.collection = ? AND p.key = o.key""",
+               LEFT JOIN (SELECT key, hash, contact_email FROM dotmailer.pending_insight
+                          WHERE collection = ? AND key IN (SELECT key FROM insight_report WHERE import_id IS NULL)) p
+                 ON p.key = o.key""",
             [collection.name],
         )
         conn.execute(

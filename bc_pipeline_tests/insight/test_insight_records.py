@@ -9,7 +9,7 @@ import pytest
 from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.ledger import ensure_ledger
-from bc_pipeline.load.insight import CATALOG_COLLECTION, load_insight
+from bc_pipeline.load.insight import CATALOG_COLLECTION, ORDERS_COLLECTION, load_insight
 from bc_pipeline.load.insight_ledger import ensure_insight_ledger
 from bc_pipeline.transform.catalog import build_catalog
 from bc_pipeline.transform.contacts import build_contacts
@@ -197,3 +197,20 @@ def test_each_import_is_recorded_in_the_ledger_as_it_ends_not_when_the_load_does
     assert len(result.import_ids) > 5 and result.imported == 12
     assert 0 < max(recorded_while_loading) < 12
     assert conn.execute("SELECT count(*) FROM dotmailer.insight_records").fetchone()[0] == 12
+
+
+def test_an_order_too_large_to_send_is_kept_with_its_hash_and_not_sent_again(tmp_path, sandboxes, client):
+    conn = _staged(tmp_path / "w.duckdb")
+    sizes = dict(conn.execute("SELECT key, length(json::VARCHAR) FROM dotmailer.outbound_orders").fetchall())
+    assert sizes["1"] > sizes["2"] + 60
+    # Room for order 2 with the request's envelope and its contact, not for order 1.
+    limit = 200 + (sizes["1"] + sizes["2"]) // 2
+
+    first = load_insight(conn, client, ORDERS_COLLECTION, poll_interval=0.01, max_chunk_bytes=limit)
+
+    assert first.failure_reasons["TooLarge"] == 1
+    kept = conn.execute("""SELECT f.reason, f.contact_email, f.hash = o.hash FROM dotmailer.insight_failures f
+                           JOIN dotmailer.outbound_orders o USING (key) WHERE key = '1'""").fetchall()
+    assert kept == [("TooLarge", "jane@example.com", True)]
+    again = load_insight(conn, client, ORDERS_COLLECTION, poll_interval=0.01, max_chunk_bytes=limit)
+    assert again.sent == 0
