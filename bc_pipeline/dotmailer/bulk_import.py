@@ -245,7 +245,8 @@ def import_in_chunks(
 
     An item too large for any request goes to `on_oversized(item, size)`, the items of a chunk dotmailer
     refuses to `reject(item, code, reason)`; every other chunk goes to `record_chunk(items, import_id,
-    final_status)` as it ends. `chunk_ended()` follows each chunk's report, refused or not.
+    final_status)` as it ends. `chunk_ended()` follows each chunk's report, refused or not, and is called once
+    more at the end for items rejected after the last chunk.
     """
     chunks = build_chunks(
         encoded_items,
@@ -272,3 +273,5 @@ def import_in_chunks(
             record_chunk(items, import_id, status)
         if chunk_ended is not None:
             chunk_ended()
+    if chunk_ended is not None:
+        chunk_ended()

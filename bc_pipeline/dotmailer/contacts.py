@@ -167,9 +167,6 @@ def import_contacts(
         poll_timeout=poll_timeout,
         chunk_ended=hand_over,
     )
-    if hand_over is not None:
-        # records rejected after the last chunk ended
-        hand_over()
     return report
 
 

@@ -107,6 +107,17 @@ def test_each_insight_chunk_is_handed_over_as_it_ends(client, sandbox):
     assert _keys(sandbox, "Orders") == ["0", "1", "2", "3"]
 
 
+def test_records_rejected_with_no_chunk_sent_are_handed_over_too(client, sandbox):
+    parts = []
+
+    import_insight(client, "Orders", [{"key": "7", "json": {"id": "7"}}], scope="contact", collection_type="orders",
+                   poll_interval=0.001, on_chunk_report=parts.append)
+
+    assert [[(result.key, result.reason) for result in part.results] for part in parts] == [
+        [("7", "InvalidContactIdentifier")]]
+    assert sandbox.stats()["requests"].get("PUT /insightData/v3/import", 0) == 0
+
+
 def test_failed_insight_chunk_is_reported_and_the_others_land(client, sandbox):
     sandbox.set_fault("import_failed", count=1)
 
