@@ -287,9 +287,8 @@ WHY_MISSED = {
     "the load first ran out of memory after 245,000 records: each import's outcomes were joined against every "
     "pending record. That join now reads only records that never reached an import, and the same load completes "
     "under 64MB; a lower cap for the loads has not yet been through a whole run, so it is not adopted. The "
-    "extractor's peak at "
-    "the default size moves with where a checkpoint falls (337 to 391 MiB over the last runs), and its ratio with it: "
-    "1.10× and 1.31× from the default to the larger store in two whole runs.",
+    "extractor's peak at the default size moves with where a checkpoint falls (337 to 391 MiB over the last runs), "
+    "and its ratio with it: 1.10× and 1.31× from the default to the larger store in two whole runs.",
     "dlt": "At the peer store about 75 MiB is imports and the open warehouse, and Python's own allocations peak at "
     "about 14 MiB (a page waiting to be staged is held as text, parsed only for its ids). The rest is memory that "
     "DuckDB's allocator (jemalloc) and glibc keep after it was freed: DuckDB's own accounting (`duckdb_memory()`) "

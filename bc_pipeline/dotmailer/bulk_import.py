@@ -206,13 +206,15 @@ def poll_until_finished(
         client.sleep(next(waits))
 
 
-def handing_over(report: Report, on_report: Callable[[Report], None]) -> Callable[[], None]:
+def handing_over(report: Report, on_report: Callable[[Report], None] | None) -> Callable[[], None] | None:
     """A `chunk_ended` for `import_in_chunks`: what `report` (a dataclass with `results` and `chunks` lists) holds
-    so far goes to `on_report` as a report of its own, and `report` is emptied.
+    so far goes to `on_report` as a report of its own, and `report` is emptied. None without `on_report`.
 
     A caller that records outcomes as chunks end then holds one chunk's results at a time, not a whole load's:
     a large store's first load has hundreds of thousands.
     """
+    if on_report is None:
+        return None
 
     def hand_over() -> None:
         if report.results or report.chunks:

@@ -129,7 +129,6 @@ def import_contacts(
     if merge_option not in MERGE_OPTIONS:
         raise ValueError(f"merge option {merge_option!r} is not one of {', '.join(MERGE_OPTIONS)}")
     report = ContactImportReport()
-    hand_over = handing_over(report, on_chunk_report) if on_chunk_report is not None else None
 
     def reject(email: str, code: str, reason: str) -> None:
         report.results.append(ContactImportResult(email=email, outcome="failed", failure_code=code, reason=reason))
@@ -165,7 +164,7 @@ def import_contacts(
         max_active=max_active_imports,
         poll_interval=poll_interval,
         poll_timeout=poll_timeout,
-        chunk_ended=hand_over,
+        chunk_ended=handing_over(report, on_chunk_report),
     )
     return report
 

@@ -132,7 +132,6 @@ def import_insight(
     if collection_type not in COLLECTION_TYPES:
         raise ValueError(f"Insight collection type {collection_type!r} is not one of {', '.join(COLLECTION_TYPES)}")
     report = InsightImportReport(collection_name)
-    hand_over = handing_over(report, on_chunk_report) if on_chunk_report is not None else None
 
     def reject(record: _SentRecord, reason: str, detail: str) -> None:
         report.results.append(
@@ -186,7 +185,7 @@ def import_insight(
         max_active=max_active_imports,
         poll_interval=poll_interval,
         poll_timeout=poll_timeout,
-        chunk_ended=hand_over,
+        chunk_ended=handing_over(report, on_chunk_report),
     )
     return report
 

@@ -272,7 +272,7 @@ def _apply_outcomes(conn, collection: InsightCollection, report: InsightImportRe
     with transaction(conn):
         # The hash sent is the one recorded when dotmailer accepted the import, not today's. Only records that never
         # reached an import (rejected before sending, or in a refused request) take theirs from the pending table:
-        # joined whole, it was a hash table of every pending record built again for each import.
+        # joining it whole would build a hash table of every pending record for each import.
         conn.execute(
             """CREATE OR REPLACE TEMP TABLE insight_outcomes AS
                SELECT o.*, coalesce(x.hash, p.hash) AS hash, coalesce(x.contact_email, p.contact_email) AS contact_email
