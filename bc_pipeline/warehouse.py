@@ -336,6 +336,10 @@ MEMORY_LIMIT_VARIABLE = "BC_PIPELINE_DUCKDB_MEMORY_LIMIT"
 MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 # The pipeline's queries are small next to its API waits; more threads would only add per-thread buffers.
 DUCKDB_THREADS = 2
+# Upserts append to a table's last row group, and each checkpoint writes that whole group again, raw JSON and
+# all. At DuckDB's default of 122,880 rows the group grows with the store; at this size a 30,000-order
+# extraction peaks about 57 MiB lower for about 2% more CPU.
+ROW_GROUP_SIZE = 16_384
 
 
 def memory_limit() -> str:
@@ -350,7 +354,13 @@ def open_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
     """Open (or create) the warehouse file with every staging table; safe to call on every run."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(path), config={"memory_limit": memory_limit(), "threads": DUCKDB_THREADS})
+    conn = duckdb.connect(config={"memory_limit": memory_limit(), "threads": DUCKDB_THREADS})
+    # The row group size is an ATTACH option only, so the file is attached to an in-memory host. Detaching the
+    # host's own database makes the warehouse the default of every cursor made from this connection.
+    quoted = str(path).replace("'", "''")
+    conn.execute(f"ATTACH '{quoted}' AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+    conn.execute("USE warehouse")
+    conn.execute("DETACH memory")
     # A capped DuckDB spills long queries to disk; their progress bars would land in the run's output.
     conn.execute("SET enable_progress_bar = false")
     ensure_schema(conn)

@@ -61,6 +61,21 @@ def test_an_older_file_gains_new_columns_and_keeps_its_rows(tmp_path):
     conn.close()
 
 
+def test_tables_are_written_in_small_row_groups_and_cursors_write_to_the_file(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    conn = open_warehouse(path)
+    cursor = conn.cursor()
+    run_sql(cursor, "CREATE TABLE bigcommerce.wide AS SELECT range AS id, repeat('x', 50) AS raw FROM range(40000)")
+    cursor.close()
+    conn.close()
+
+    conn = duckdb.connect(str(path), read_only=True)
+    groups = run_sql(conn, "SELECT row_group_id, max(count) FROM pragma_storage_info('bigcommerce.wide') GROUP BY 1")
+    assert len(groups) >= 40000 // warehouse.ROW_GROUP_SIZE
+    assert max(rows for _, rows in groups) <= warehouse.ROW_GROUP_SIZE
+    conn.close()
+
+
 def _order(order_id: int, modified: str, status_id: int, line_ids: list[int]) -> dict:
     return {
         "id": order_id, "customer_id": 0, "status_id": status_id, "date_modified": modified,
