@@ -197,7 +197,17 @@ ORDERS = StagingTable(
         Column("billing_email", "VARCHAR", text("billing_address.email")),
         Column("billing_first_name", "VARCHAR", text("billing_address.first_name")),
         Column("billing_last_name", "VARCHAR", text("billing_address.last_name")),
+        Column("billing_street_1", "VARCHAR", text("billing_address.street_1")),
+        Column("billing_street_2", "VARCHAR", text("billing_address.street_2")),
+        Column("billing_city", "VARCHAR", text("billing_address.city")),
+        Column("billing_state", "VARCHAR", text("billing_address.state")),
+        Column("billing_zip", "VARCHAR", text("billing_address.zip")),
         Column("billing_country_iso2", "VARCHAR", text("billing_address.country_iso2")),
+        # The first shipping consignment: where Insight's order record says the order went. Typed here, while the
+        # page is parsed anyway, so building order records never parses an order's raw JSON again.
+        *(Column(f"shipping_{name}", "VARCHAR", text(f"consignments.shipping[0].{name}"))
+          for name in ("street_1", "street_2", "city", "state", "zip", "country_iso2")),
+        Column("shipping_method", "VARCHAR", text("consignments.shipping[0].shipping_method")),
         Column("date_created", "TIMESTAMPTZ", rfc2822("date_created")),
         Column("date_modified", "TIMESTAMPTZ", rfc2822("date_modified")),
         Column("date_shipped", "TIMESTAMPTZ", rfc2822("date_shipped")),
@@ -377,9 +387,11 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     for table in STAGING_TABLES:
         for column in table.columns:
             if (table.name, column.name) not in existing:
-                # A column added in a later release joins an older file's table.
+                # A column added in a later release joins an older file's table, filled from each row's raw JSON.
                 bare_type = column.sql_type.replace(" NOT NULL", "")
                 run_sql(conn, f"ALTER TABLE {table.qualified} ADD COLUMN {column.name} {bare_type}")
+                value = FIELD_TOKEN.sub(lambda match: f"json_extract_string(raw, '$.{match.group(1)}')", column.expression)
+                run_sql(conn, f"UPDATE {table.qualified} SET {column.name} = {value}")
     run_sql(conn, SYNC_STATE_DDL)
 
 

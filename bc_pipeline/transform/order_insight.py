@@ -9,10 +9,10 @@ Dotdigital's order features read these records as they read its own. dotmailer f
 the first records it receives, so every field always has one JSON type: strings are "" rather than null,
 numbers 0, lists [].
 
-Both tables are kept up to date incrementally: building an order's JSON means parsing its raw JSON (several KB
-with its consignments), so only orders whose record may have changed since the last build are built again. An
-order's record reads its own staged row and line items, the products of its lines, its contact's email and the
-store's name; which contact and email it has is recomputed for every order each time, since that reads typed
+Both tables are kept up to date incrementally: building an order's record gathers its line items and reads each
+line's discounts from its raw JSON, so only orders whose record may have changed since the last build are built
+again. An order's record reads its own staged row and line items, the products of its lines, its contact's email
+and the store's name; which contact and email it has is recomputed for every order each time, since that reads typed
 columns only.
 """
 
@@ -92,7 +92,8 @@ CREATE OR REPLACE TEMP TABLE batch_orders AS
 SELECT * FROM changed_orders WHERE rejected_reason IS NULL AND id BETWEEN $low AND $high
 """
 
-# The records of one batch of orders. Each order's raw JSON is parsed once, for all its fields.
+# The records of one batch of orders. Orders are read from typed columns: parsing their raw JSON (up to hundreds
+# of KB with its consignments) holds a whole vector of parsed documents, more than a small memory cap allows.
 RECORDS_SQL = r"""
 WITH
 store AS (SELECT coalesce(any_value(name), '') AS store_name FROM bigcommerce.store),
@@ -118,16 +119,7 @@ line_items AS (
     GROUP BY l.order_id
 ),
 orders AS (
-    SELECT o.*, c.key, c.email, c.email_key,
-           json_extract_string(o.raw, [
-               '$.billing_address.street_1', '$.billing_address.street_2', '$.billing_address.city',
-               '$.billing_address.state', '$.billing_address.country_iso2', '$.billing_address.zip',
-               '$.consignments.shipping[0].street_1', '$.consignments.shipping[0].street_2',
-               '$.consignments.shipping[0].city', '$.consignments.shipping[0].state',
-               '$.consignments.shipping[0].country_iso2', '$.consignments.shipping[0].zip',
-               '$.consignments.shipping[0].shipping_method']) AS f
-    FROM batch_orders c
-    JOIN bigcommerce.orders o ON o.id = c.id
+    SELECT o.*, c.key, c.email, c.email_key FROM batch_orders c JOIN bigcommerce.orders o ON o.id = c.id
 )
 SELECT
     o.key, o.email_key, o.email,
@@ -143,22 +135,22 @@ SELECT
         'deliveryTotal', coalesce(o.shipping_cost_inc_tax, 0)::DOUBLE,
         'orderTotal', coalesce(o.total_inc_tax, 0)::DOUBLE,
         'payment', coalesce(o.payment_method, ''),
-        'deliveryMethod', coalesce(o.f[13], ''),
+        'deliveryMethod', coalesce(o.shipping_method, ''),
         'couponCode', array_to_string(coalesce(li.coupon_codes, []), ','),
         'billingAddress', json_object(
-            'billing_address_1', coalesce(o.f[1], ''),
-            'billing_address_2', coalesce(o.f[2], ''),
-            'billing_city', coalesce(o.f[3], ''),
-            'billing_region', coalesce(o.f[4], ''),
-            'billing_country', coalesce(o.f[5], ''),
-            'billing_postcode', coalesce(o.f[6], '')),
+            'billing_address_1', coalesce(o.billing_street_1, ''),
+            'billing_address_2', coalesce(o.billing_street_2, ''),
+            'billing_city', coalesce(o.billing_city, ''),
+            'billing_region', coalesce(o.billing_state, ''),
+            'billing_country', coalesce(o.billing_country_iso2, ''),
+            'billing_postcode', coalesce(o.billing_zip, '')),
         'deliveryAddress', json_object(
-            'delivery_address_1', coalesce(o.f[7], ''),
-            'delivery_address_2', coalesce(o.f[8], ''),
-            'delivery_city', coalesce(o.f[9], ''),
-            'delivery_region', coalesce(o.f[10], ''),
-            'delivery_country', coalesce(o.f[11], ''),
-            'delivery_postcode', coalesce(o.f[12], '')),
+            'delivery_address_1', coalesce(o.shipping_street_1, ''),
+            'delivery_address_2', coalesce(o.shipping_street_2, ''),
+            'delivery_city', coalesce(o.shipping_city, ''),
+            'delivery_region', coalesce(o.shipping_state, ''),
+            'delivery_country', coalesce(o.shipping_country_iso2, ''),
+            'delivery_postcode', coalesce(o.shipping_zip, '')),
         'products', coalesce(li.products, [])
     ) AS json
 FROM orders o

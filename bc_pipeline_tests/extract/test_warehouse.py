@@ -45,19 +45,22 @@ def test_open_warehouse_is_idempotent_and_creates_the_contract(tmp_path):
     conn.close()
 
 
-def test_an_older_file_gains_new_columns_and_keeps_its_rows(tmp_path):
+def test_an_older_file_gains_new_columns_filled_from_raw_and_keeps_its_rows(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     conn = duckdb.connect(str(path))
     run_sql(conn, "CREATE SCHEMA bigcommerce")
     run_sql(conn, "CREATE TABLE bigcommerce.products (id BIGINT NOT NULL, name VARCHAR, raw JSON NOT NULL, "
                   "staged_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (id))")
-    run_sql(conn, "INSERT INTO bigcommerce.products VALUES (1, 'old', '{}', now())")
+    run_sql(conn, """INSERT INTO bigcommerce.products VALUES
+        (1, 'old', '{"is_visible": true, "categories": [3, 5], "custom_url": {"url": "/old/"}}', now()),
+        (2, 'bare', '{}', now())""")
     conn.close()
 
     conn = open_warehouse(path)
 
     assert "is_visible" in _columns(conn, "products")
-    assert run_sql(conn, "SELECT id, name FROM bigcommerce.products") == [(1, "old")]
+    assert run_sql(conn, "SELECT id, name, is_visible, categories, custom_url FROM bigcommerce.products ORDER BY id") == [
+        (1, "old", True, [3, 5], "/old/"), (2, "bare", None, [], None)]
     conn.close()
 
 
