@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,19 +95,35 @@ class StagingTable:
 
     def projection(self, source: str) -> str:
         """SELECT the typed columns, `raw` and `staged_at` from `source` (which has a JSON column `raw`)."""
-        paths: list[str] = []
-        for column in self.columns:
-            paths += [path for path in FIELD_TOKEN.findall(column.expression) if path not in paths]
-
-        def read_field(match: re.Match) -> str:
-            return f"fields[{paths.index(match.group(1)) + 1}]"
-
-        selected = ", ".join(f"{FIELD_TOKEN.sub(read_field, c.expression)} AS {c.name}" for c in self.columns)
-        json_paths = ", ".join(f"'$.{path}'" for path in paths)
+        json_paths, reading = _fields_reader(self.columns, "fields")
+        selected = ", ".join(f"{reading(c.expression)} AS {c.name}" for c in self.columns)
         return (
             f"SELECT {selected}, raw, now() AS staged_at "
-            f"FROM (SELECT *, json_extract_string(raw, [{json_paths}]) AS fields FROM {source})"
+            f"FROM (SELECT *, json_extract_string(raw, {json_paths}) AS fields FROM {source})"
         )
+
+    def fill_from_raw(self, columns: tuple[Column, ...]) -> str:
+        """UPDATE `columns` of every row from the row's own raw JSON, parsed once for them all."""
+        json_paths, reading = _fields_reader(columns, "f.fields")
+        assignments = ", ".join(f"{c.name} = {reading(c.expression)}" for c in columns)
+        return (
+            f"UPDATE {self.qualified} SET {assignments} "
+            f"FROM (SELECT rowid AS row_id, json_extract_string(raw, {json_paths}) AS fields FROM {self.qualified}) f "
+            f"WHERE {self.qualified}.rowid = f.row_id"
+        )
+
+
+def _fields_reader(columns: tuple[Column, ...], fields: str) -> tuple[str, Callable[[str], str]]:
+    """The JSON paths `columns` read, as one DuckDB list, and how an expression reads its fields from the list
+    `fields` (json_extract_string of that list): one parse of the record serves every column."""
+    paths: list[str] = []
+    for column in columns:
+        paths += [path for path in FIELD_TOKEN.findall(column.expression) if path not in paths]
+
+    def reading(expression: str) -> str:
+        return FIELD_TOKEN.sub(lambda match: f"{fields}[{paths.index(match.group(1)) + 1}]", expression)
+
+    return "[" + ", ".join(f"'$.{path}'" for path in paths) + "]", reading
 
 
 CUSTOMERS = StagingTable(
@@ -385,13 +401,13 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         run_sql(conn, "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?", [SCHEMA])
     )
     for table in STAGING_TABLES:
-        for column in table.columns:
-            if (table.name, column.name) not in existing:
-                # A column added in a later release joins an older file's table, filled from each row's raw JSON.
-                bare_type = column.sql_type.replace(" NOT NULL", "")
-                run_sql(conn, f"ALTER TABLE {table.qualified} ADD COLUMN {column.name} {bare_type}")
-                value = FIELD_TOKEN.sub(lambda match: f"json_extract_string(raw, '$.{match.group(1)}')", column.expression)
-                run_sql(conn, f"UPDATE {table.qualified} SET {column.name} = {value}")
+        # Columns added in a later release join an older file's table, filled from each row's raw JSON.
+        added = tuple(column for column in table.columns if (table.name, column.name) not in existing)
+        for column in added:
+            bare_type = column.sql_type.replace(" NOT NULL", "")
+            run_sql(conn, f"ALTER TABLE {table.qualified} ADD COLUMN {column.name} {bare_type}")
+        if added:
+            run_sql(conn, table.fill_from_raw(added))
     run_sql(conn, SYNC_STATE_DDL)
 
 
