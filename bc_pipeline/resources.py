@@ -63,8 +63,8 @@ class WarehouseResource(dg.ConfigurableResource):
         return (Path(self.home) if self.home else pipeline_home()) / WAREHOUSE_FILE
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        conn = open_warehouse(self.path())
+    def connect(self, memory_cap: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = open_warehouse(self.path(), memory_cap=memory_cap)
         try:
             ensure_ledger(conn)
             yield conn

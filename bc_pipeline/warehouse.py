@@ -368,6 +368,14 @@ DUCKDB_THREADS = 2
 ROW_GROUP_SIZE = 16_384
 
 
+# The dotmailer loads read what they send once, in order, so a cache helps them little; under the full cap DuckDB
+# keeps everything they read, which made the Orders load the sync's peak at 300,000 orders. At 128MB that load
+# peaked about 120 MiB lower for the same CPU.
+LOAD_MEMORY_LIMIT = "128MB"
+SIZE_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+              "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
 def memory_limit() -> str:
     """DuckDB's memory limit: $BC_PIPELINE_DUCKDB_MEMORY_LIMIT (for example 1GB), else 256MB."""
     value = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip() or DEFAULT_MEMORY_LIMIT
@@ -376,11 +384,29 @@ def memory_limit() -> str:
     return value
 
 
-def open_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """Open (or create) the warehouse file with every staging table; safe to call on every run."""
+def load_memory_limit() -> str:
+    """The dotmailer loads' memory limit: 128MB, or the warehouse's own limit when that is lower."""
+    return min(memory_limit(), LOAD_MEMORY_LIMIT, key=_size_bytes)
+
+
+def duckdb_memory_limit(conn: duckdb.DuckDBPyConnection) -> str:
+    """The memory limit DuckDB applies on this connection, as it reports it (128MB shows as 122.0 MiB)."""
+    return run_sql(conn, "SELECT current_setting('memory_limit')")[0][0]
+
+
+def _size_bytes(size: str) -> float:
+    unit = MEMORY_LIMIT.fullmatch(size).group(2)
+    return float(size[: -len(unit)]) * SIZE_UNITS[unit.lower()]
+
+
+def open_warehouse(path: str | Path, *, memory_cap: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (or create) the warehouse file with every staging table; safe to call on every run.
+
+    DuckDB holds at most `memory_cap` (default: `memory_limit()`) and spills to disk beyond it.
+    """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(config={"memory_limit": memory_limit(), "threads": DUCKDB_THREADS})
+    conn = duckdb.connect(config={"memory_limit": memory_cap or memory_limit(), "threads": DUCKDB_THREADS})
     # The row group size is an ATTACH option only, so the file is attached to an in-memory host. Detaching the
     # host's own database makes the warehouse the default of every cursor made from this connection.
     quoted = str(path).replace("'", "''")

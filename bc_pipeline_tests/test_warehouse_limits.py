@@ -1,8 +1,9 @@
-"""The warehouse connection caps DuckDB's memory and threads; the cap can be raised, and a bad value is refused."""
+"""The warehouse connection caps DuckDB's memory and threads; the cap can be raised, and a bad value is refused.
+The dotmailer loads run under a lower cap of their own, never above the warehouse's."""
 
 import pytest
 
-from bc_pipeline.warehouse import MEMORY_LIMIT_VARIABLE, open_warehouse
+from bc_pipeline.warehouse import MEMORY_LIMIT_VARIABLE, load_memory_limit, open_warehouse
 
 
 def _settings(conn) -> tuple[str, int]:
@@ -26,3 +27,18 @@ def test_a_memory_cap_that_is_not_a_size_is_refused_by_name(tmp_path, monkeypatc
     monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, value)
     with pytest.raises(ValueError, match=MEMORY_LIMIT_VARIABLE):
         open_warehouse(tmp_path / "w.duckdb")
+
+
+@pytest.mark.parametrize(("warehouse_cap", "load_cap", "reported"), [
+    (None, "128MB", "122.0 MiB"), ("2GB", "128MB", "122.0 MiB"), ("64MB", "64MB", "61.0 MiB"),
+    ("100 MiB", "100 MiB", "100.0 MiB"),
+])
+def test_loads_are_capped_lower_but_never_above_the_warehouse(tmp_path, monkeypatch, warehouse_cap, load_cap,
+                                                              reported):
+    if warehouse_cap:
+        monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, warehouse_cap)
+    else:
+        monkeypatch.delenv(MEMORY_LIMIT_VARIABLE, raising=False)
+    assert load_memory_limit() == load_cap
+    with open_warehouse(tmp_path / "w.duckdb", memory_cap=load_memory_limit()) as conn:
+        assert _settings(conn) == (reported, 2)

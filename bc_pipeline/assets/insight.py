@@ -14,6 +14,7 @@ from bc_pipeline.resources import DotmailerResource, WarehouseResource
 from bc_pipeline.transform.catalog import build_catalog
 from bc_pipeline.transform.contacts import VALID_EMAIL
 from bc_pipeline.transform.order_insight import build_order_insight
+from bc_pipeline.warehouse import duckdb_memory_limit, load_memory_limit
 
 ORDER_INSIGHT = dg.AssetKey(["transform", "order_insight"])
 CATALOG = dg.AssetKey(["transform", "catalog"])
@@ -114,11 +115,12 @@ def _load_metadata(result: InsightLoadResult, held: int) -> dict:
 
 def _load(context, collection: InsightCollection, dotmailer: DotmailerResource,
           warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with warehouse.connect() as conn:
+    with warehouse.connect(memory_cap=load_memory_limit()) as conn:
         result = load_insight(conn, dotmailer.client(), collection, poll_interval=dotmailer.import_poll_seconds)
         held = conn.execute(
             "SELECT count(*) FROM dotmailer.insight_records WHERE collection = ?", [collection.name]
         ).fetchone()[0]
+        cap = duckdb_memory_limit(conn)
     if not result.insight_enabled:
         feature = "Insight data"
         if collection.scope == "account":
@@ -132,7 +134,7 @@ def _load(context, collection: InsightCollection, dotmailer: DotmailerResource,
         context.log.warning(f"{result.failed} {collection.name} records failed: {result.failure_reasons}; "
                             "see dotmailer.insight_failures")
     context.log.info(f"{collection.name}: sent {result.sent}, imported {result.imported}, deleted {result.deleted}")
-    return dg.MaterializeResult(metadata=_load_metadata(result, held))
+    return dg.MaterializeResult(metadata={**_load_metadata(result, held), "duckdb_memory_limit": cap})
 
 
 @dg.asset(key=["dotmailer", "orders_insight"], group_name="dotmailer", kinds={"python"}, pool="duckdb",

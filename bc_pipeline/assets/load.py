@@ -8,6 +8,7 @@ from bc_pipeline.load.data_fields import ensure_mapping
 from bc_pipeline.load.suppressions import refresh_suppressions, withhold_suppressed
 from bc_pipeline.resources import ConnectorSettingsResource, DotmailerResource, WarehouseResource
 from bc_pipeline.transform.contacts import CUSTOMERS_BOOK, SUBSCRIBERS_BOOK
+from bc_pipeline.warehouse import duckdb_memory_limit, load_memory_limit
 
 
 def _enabled_books(settings) -> dict[str, bool]:
@@ -62,13 +63,14 @@ def _load_book(context, book: str, dotmailer, warehouse, connector) -> dg.Materi
             context.log.info(f"created data fields: {', '.join(check.created)}")
         return find_or_create_address_book(client, book_name).id
 
-    with warehouse.connect() as conn:
+    with warehouse.connect(memory_cap=load_memory_limit()) as conn:
         result = load_address_book(conn, client, book, prepare_book, poll_interval=dotmailer.import_poll_seconds)
+        cap = duckdb_memory_limit(conn)
     if result.failed:
         context.log.warning(f"{result.failed} contacts failed for '{book_name}': {result.failure_reasons}")
     context.log.info(f"'{book_name}': sent {result.sent}, created {result.created}, updated {result.updated}, "
                      f"removed {result.removed}")
-    return dg.MaterializeResult(metadata=_book_metadata(result))
+    return dg.MaterializeResult(metadata={**_book_metadata(result), "duckdb_memory_limit": cap})
 
 
 @dg.asset(key=["dotmailer", "customers_book"], group_name="dotmailer", kinds={"python"}, pool="duckdb",

@@ -21,6 +21,9 @@ def _warehouse() -> duckdb.DuckDBPyConnection:
 def test_full_sync_matches_the_store(sandboxes):
     summary = run_sync(defs)
     assert summary.success, summary.failure
+    # Both books load under the loads' own cap (128MB, which DuckDB reports in MiB).
+    assert {summary.loads[book]["duckdb_memory_limit"] for book in ("customers_book", "subscribers_book")} == {
+        "122.0 MiB"}
 
     exported = {c["id"]: c for c in sandboxes.bigcommerce.export("customers")}
     with _warehouse() as conn:
