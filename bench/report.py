@@ -289,9 +289,9 @@ WHY_MISSED = {
     "Lower caps for the extraction were measured: 128MB peaks about 60 MiB lower for 20% more CPU (it spills to "
     "disk), 96MB about 90 MiB lower for 30% more; neither was adopted. At the larger store a profile of one "
     "unthrottled sync put the peak in the Orders Insight load (622 MiB), with the extraction at 599: the loads, "
-    "which read what they send once, now run under their own 128MB cap, which lowered that load's peak from 609 to "
-    "491 MiB in a profile of the loads alone, at the same CPU. That landed after these runs: the sync's peak there "
-    "should fall to about the extraction's.",
+    "which read what they send once, now run under their own 128MB cap. That landed after these runs; the same "
+    "profile with it put the Orders load at 506 MiB and the address-book load at 441 (from 540), at the same CPU, "
+    "so the sync's peak fell to the extraction's, 594 MiB.",
     "dlt": "At the peer store about 75 MiB is imports and the open warehouse, and Python's own allocations peak at "
     "about 14 MiB (a page waiting to be staged is held as text, parsed only for its ids). The rest is memory that "
     "DuckDB's allocator (jemalloc) and glibc keep after it was freed: DuckDB's own accounting (`duckdb_memory()`) "
