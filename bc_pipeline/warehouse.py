@@ -409,8 +409,7 @@ def open_warehouse(path: str | Path, *, memory_cap: str | None = None) -> duckdb
     conn = duckdb.connect(config={"memory_limit": memory_cap or memory_limit(), "threads": DUCKDB_THREADS})
     # The row group size is an ATTACH option only, so the file is attached to an in-memory host. Detaching the
     # host's own database makes the warehouse the default of every cursor made from this connection.
-    quoted = str(path).replace("'", "''")
-    conn.execute(f"ATTACH '{quoted}' AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+    conn.execute(f"ATTACH ? AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(path)])
     conn.execute("USE warehouse")
     conn.execute("DETACH memory")
     # A capped DuckDB spills long queries to disk; their progress bars would land in the run's output.

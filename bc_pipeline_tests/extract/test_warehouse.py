@@ -65,7 +65,7 @@ def test_an_older_file_gains_new_columns_filled_from_raw_and_keeps_its_rows(tmp_
 
 
 def test_tables_are_written_in_small_row_groups_and_cursors_write_to_the_file(tmp_path):
-    path = tmp_path / "warehouse.duckdb"
+    path = tmp_path / "o'brien's store" / "warehouse.duckdb"
     conn = open_warehouse(path)
     cursor = conn.cursor()
     run_sql(cursor, "CREATE TABLE bigcommerce.wide AS SELECT range AS id, repeat('x', 50) AS raw FROM range(40000)")
