@@ -18,6 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from bc_pipeline.record_slices import record_slices
+
 SCHEMA = "bigcommerce"
 
 MONEY = "DECIMAL(18,4)"
@@ -366,6 +368,9 @@ DUCKDB_THREADS = 2
 # all. At DuckDB's default of 122,880 rows the group grows with the store; at this size a 30,000-order
 # extraction peaks about 57 MiB lower for about 2% more CPU.
 ROW_GROUP_SIZE = 16_384
+# Parsing a page's JSON takes DuckDB about 12 times the page's size (the parsed document, then each record again),
+# so a page larger than this fraction of the memory limit is staged in slices: about 8MB under the default cap.
+STAGING_SLICE_FRACTION = 32
 
 
 # The dotmailer loads read what they send once, in order, so a cache helps them little; under the full cap DuckDB
@@ -436,6 +441,10 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     run_sql(conn, SYNC_STATE_DDL)
 
 
+class RecordsTooLarge(Exception):
+    """Records whose JSON DuckDB cannot parse under its memory limit."""
+
+
 def stage_page(
     cur: duckdb.DuckDBPyConnection,
     table: StagingTable,
@@ -448,7 +457,41 @@ def stage_page(
     Runs inside the caller's transaction. Per id the newest `date_modified` wins: a record older than
     the stored one is ignored, together with its children; an equal or newer one replaces the stored
     row and all its children. Returns how many records of the page were staged.
+
+    A page too large to parse under DuckDB's memory limit is staged in slices of its records; a record that
+    does not fit even alone raises RecordsTooLarge naming it (the caller's transaction then stages nothing).
     """
+    limit = duckdb_memory_limit(cur)
+    max_chars = int(_size_bytes(limit)) // STAGING_SLICE_FRACTION
+    if len(page_json) <= max_chars:
+        return _stage_records(cur, table, children, page_json, records_path, limit, ids=None)
+    return sum(
+        _stage_records(cur, table, children, piece.text, "$[*]", limit, ids=piece.ids)
+        for piece in record_slices(page_json, records_path, max_chars)
+    )
+
+
+def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...], records_json: str,
+                   records_path: str, limit: str, *, ids: tuple | None) -> int:
+    try:
+        return _upsert_records(cur, table, children, records_json, records_path)
+    except duckdb.OutOfMemoryException as error:
+        size = f"{len(records_json) / 2**20:.1f} MiB of JSON"
+        if not ids:
+            which = f"a page of {size}"
+        elif len(ids) == 1:
+            which = f"the record with id {ids[0]} ({size})"
+        else:
+            which = f"{len(ids)} records with ids from {ids[0]} to {ids[-1]} ({size})"
+        raise RecordsTooLarge(
+            f"{which} could not be staged into {table.qualified} under DuckDB's memory limit of {limit}. Set "
+            f"{MEMORY_LIMIT_VARIABLE} higher (for example 1GB) and run the sync again; the pages staged before "
+            "this one are kept."
+        ) from error
+
+
+def _upsert_records(cur, table: StagingTable, children: tuple[StagingTable, ...], records_json: str,
+                    records_path: str) -> int:
     key = ", ".join(table.key)
     versioned = any(c.name == "date_modified" for c in table.columns)
     newest_first = "date_modified DESC NULLS LAST" if versioned else "1"
@@ -459,7 +502,7 @@ def stage_page(
         cur,
         f"CREATE OR REPLACE TEMP TABLE page_rows AS {table.projection(records)} "
         f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {newest_first}) = 1",
-        [page_json],
+        [records_json],
     )
     match = " AND ".join(f"s.{k} = t.{k}" for k in table.key)
     if versioned:

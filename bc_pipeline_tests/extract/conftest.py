@@ -128,6 +128,19 @@ def assert_matches_store(store: SandboxStore, conn, streams=INCREMENTAL_STREAMS)
         assert got_items == expected_items
 
 
+MIB = 2**20
+
+
+def large_orders(count: int, note_bytes: int, first_id: int = 1) -> list[dict]:
+    """Orders of customers 1-20 whose staff notes make each about `note_bytes` of JSON (a B2B order with hundreds
+    of lines is as large), for `sandbox.load`."""
+    return [
+        {"id": first_id + n, "customer_id": 1 + n % 20, "status_id": 11, "staff_notes": "n" * note_bytes,
+         "line_items": [{"product_id": 1, "quantity": 2, "name": "Pallet", "price_inc_tax": "10.00"}]}
+        for n in range(count)
+    ]
+
+
 def minimum_requests(store: SandboxStore) -> int:
     return sum(math.ceil(len(store.expected(stream)) / 250) for stream in INCREMENTAL_STREAMS)
 

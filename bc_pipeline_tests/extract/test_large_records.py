@@ -1,0 +1,51 @@
+"""Stores whose records are very large: a page DuckDB cannot parse whole under its memory cap is staged in slices,
+and a record too large even alone stops its stream with an error that names it, keeping what was staged."""
+
+import pytest
+
+from bc_pipeline.bigcommerce.extract import extract_streams
+from bc_pipeline.bigcommerce.streams import STREAMS
+from bc_pipeline.warehouse import RecordsTooLarge
+from bc_pipeline_tests.extract.conftest import MIB, assert_matches_store, large_orders, staged
+
+
+def extract(store, conn, streams=("customers", "orders")):
+    store.settle()
+    # A 20 MB page takes the sandbox longer than the tests' usual 1.5 s to send.
+    return extract_streams(store.client(timeout=(1.0, 30.0)), conn, [STREAMS[name] for name in streams])
+
+
+def test_a_page_too_large_to_parse_under_the_cap_is_staged_in_slices(bc_store, warehouse):
+    store = bc_store(customers=20, orders=0, products=5)
+    store.sandbox.load({"orders": large_orders(20, MIB)})
+
+    # One page of 20 MB: DuckDB needs more than its default cap of 256MB to parse it whole.
+    extract(store, warehouse)
+
+    assert_matches_store(store, warehouse, streams=("customers", "orders"))
+    notes = warehouse.execute("SELECT min(length(raw->>'staff_notes')) FROM bigcommerce.orders").fetchone()[0]
+    assert notes == MIB
+
+
+def test_a_record_too_large_even_alone_stops_its_stream_naming_it_and_keeps_the_rest(bc_store, warehouse):
+    store = bc_store(customers=20, orders=600, products=5)
+    [big] = large_orders(1, 8 * MIB, first_id=100_000)
+    store.sandbox.load({"orders": [big]})
+    warehouse.execute("SET memory_limit = '64MB'")
+
+    with pytest.raises(ExceptionGroup) as failure:
+        extract(store, warehouse)
+
+    [error] = failure.value.exceptions
+    assert isinstance(error, RecordsTooLarge)
+    assert "the record with id 100000 (8.0 MiB of JSON) could not be staged into bigcommerce.orders" in str(error)
+    assert "BC_PIPELINE_DUCKDB_MEMORY_LIMIT" in str(error)
+    # The customers stream and the order pages committed before the large one are kept.
+    assert len(staged(warehouse, "customers")) == 20
+    kept = staged(warehouse, "orders")
+    assert 250 <= len(kept) < len(store.expected("orders")) and 100_000 not in kept
+
+    warehouse.execute("SET memory_limit = '1GB'")
+    extract(store, warehouse)
+
+    assert_matches_store(store, warehouse, streams=("customers", "orders"))
