@@ -105,13 +105,22 @@ class StagingTable:
         )
 
     def fill_from_raw(self, columns: tuple[Column, ...]) -> str:
-        """UPDATE `columns` of every row from the row's own raw JSON, parsed once for them all."""
+        """UPDATE `columns` of the rows with rowid from $low to $high from each row's own raw JSON, parsed once for
+        them all."""
         json_paths, reading = _fields_reader(columns, "f.fields")
         assignments = ", ".join(f"{c.name} = {reading(c.expression)}" for c in columns)
         return (
             f"UPDATE {self.qualified} SET {assignments} "
-            f"FROM (SELECT rowid AS row_id, json_extract_string(raw, {json_paths}) AS fields FROM {self.qualified}) f "
+            f"FROM (SELECT rowid AS row_id, json_extract_string(raw, {json_paths}) AS fields FROM {self.qualified} "
+            f"WHERE rowid BETWEEN $low AND $high) f "
             f"WHERE {self.qualified}.rowid = f.row_id"
+        )
+
+    def raw_ranges(self) -> str:
+        """The rowid ranges (low, high) over which the rows' raw JSON adds up to about $chars characters each."""
+        return (
+            f"SELECT min(rowid), max(rowid) FROM (SELECT rowid, sum(length(raw)) OVER (ORDER BY rowid) // $chars "
+            f"AS part FROM {self.qualified}) GROUP BY part ORDER BY 1"
         )
 
 
@@ -337,7 +346,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_state (
 )"""
 
 
-def run_sql(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+def run_sql(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[tuple]:
     """Execute and drain the result, so the connection is free for the next statement of any kind."""
     return conn.execute(sql, params).fetchall()
 
@@ -399,6 +408,11 @@ def duckdb_memory_limit(conn: duckdb.DuckDBPyConnection) -> str:
     return run_sql(conn, "SELECT current_setting('memory_limit')")[0][0]
 
 
+def _slice_chars(limit: str) -> int:
+    """How much JSON, in characters, DuckDB is given to parse at once under the memory limit `limit`."""
+    return int(_size_bytes(limit)) // STAGING_SLICE_FRACTION
+
+
 def _size_bytes(size: str) -> float:
     unit = MEMORY_LIMIT.fullmatch(size).group(2)
     return float(size[: -len(unit)]) * SIZE_UNITS[unit.lower()]
@@ -437,7 +451,11 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
             bare_type = column.sql_type.replace(" NOT NULL", "")
             run_sql(conn, f"ALTER TABLE {table.qualified} ADD COLUMN {column.name} {bare_type}")
         if added:
-            run_sql(conn, table.fill_from_raw(added))
+            # A range at a time, as pages are staged: parsing every row's JSON at once needs memory large records
+            # do not leave under the cap.
+            chars = _slice_chars(duckdb_memory_limit(conn))
+            for low, high in run_sql(conn, table.raw_ranges(), {"chars": chars}):
+                run_sql(conn, table.fill_from_raw(added), {"low": low, "high": high})
     run_sql(conn, SYNC_STATE_DDL)
 
 
@@ -462,7 +480,7 @@ def stage_page(
     does not fit even alone raises RecordsTooLarge naming it (the caller's transaction then stages nothing).
     """
     limit = duckdb_memory_limit(cur)
-    max_chars = int(_size_bytes(limit)) // STAGING_SLICE_FRACTION
+    max_chars = _slice_chars(limit)
     if len(page_json) <= max_chars:
         return _stage_records(cur, table, children, page_json, records_path, limit, ids=None)
     return sum(

@@ -1,11 +1,12 @@
 """Stores whose records are very large: a page DuckDB cannot parse whole under its memory cap is staged in slices,
-and a record too large even alone stops its stream with an error that names it, keeping what was staged."""
+a record too large even alone stops its stream with an error that names it, keeping what was staged, and columns
+a later release adds are filled from raw a range of rows at a time."""
 
 import pytest
 
 from bc_pipeline.bigcommerce.extract import extract_streams
 from bc_pipeline.bigcommerce.streams import STREAMS
-from bc_pipeline.warehouse import RecordsTooLarge
+from bc_pipeline.warehouse import RecordsTooLarge, open_warehouse
 from bc_pipeline_tests.extract.conftest import MIB, assert_matches_store, large_orders, staged
 
 
@@ -49,3 +50,26 @@ def test_a_record_too_large_even_alone_stops_its_stream_naming_it_and_keeps_the_
     extract(store, warehouse)
 
     assert_matches_store(store, warehouse, streams=("customers", "orders"))
+
+
+def test_an_older_file_of_large_orders_gains_new_columns_a_range_of_rows_at_a_time(bc_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("BC_PIPELINE_DUCKDB_MEMORY_LIMIT", "64MB")
+    store = bc_store(customers=20, orders=100, products=5)
+    store.sandbox.load({"orders": large_orders(12, MIB, first_id=10_000)})
+    path = tmp_path / "warehouse.duckdb"
+    conn = open_warehouse(path)
+    extract(store, conn, streams=("orders",))
+    columns = "SELECT id, billing_city, shipping_method FROM bigcommerce.orders ORDER BY id"
+    staged_columns = conn.execute(columns).fetchall()
+    # As a release before these columns left the file.
+    conn.execute("ALTER TABLE bigcommerce.orders DROP COLUMN shipping_method")
+    conn.execute("ALTER TABLE bigcommerce.orders DROP COLUMN billing_city")
+    conn.close()
+
+    # Parsing every order's JSON in one statement needs more than the 64MB cap.
+    conn = open_warehouse(path)
+
+    assert conn.execute(columns).fetchall() == staged_columns
+    assert len(staged_columns) == len(store.expected("orders"))
+    assert all(city and method for _, city, method in staged_columns)
+    conn.close()
