@@ -36,7 +36,7 @@ CREATE OR REPLACE TABLE dotmailer.outbound_catalog AS
 WITH
 store AS (SELECT rtrim(coalesce(any_value(secure_url), ''), '/') AS base_url FROM bigcommerce.store),
 visible AS (
-    SELECT p.*, coalesce(TRY_CAST(p.raw->'$.images' AS JSON[]), []) AS images
+    SELECT p.*
     FROM bigcommerce.products p
     WHERE p.is_visible
       AND NOT EXISTS (SELECT 1 FROM bigcommerce.deleted_records d WHERE d.stream = 'products' AND d.id = p.id)
@@ -65,7 +65,7 @@ records AS (
             'categories', list_transform(coalesce(p.categories, []), lambda c: json_object('Id', c::VARCHAR)),
             'brand', json_object('Id', coalesce(nullif(p.brand_id, 0)::VARCHAR, '')),
             'stock', coalesce(p.inventory_level, 0),
-            'description', left({plain_text_sql("coalesce(p.raw->>'$.description', '')")}, {DESCRIPTION_LIMIT}),
+            'description', left({plain_text_sql("coalesce(p.description, '')")}, {DESCRIPTION_LIMIT}),
             'created_date', coalesce(strftime(p.date_created AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), '')
         ) AS json
     FROM visible p

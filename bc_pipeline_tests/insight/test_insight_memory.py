@@ -1,6 +1,9 @@
-"""Building the Orders Insight records fits under the warehouse's memory cap: orders are built in batches, since
-gathering every order's line items in one statement needs memory that a large store does not have under the cap,
-and from typed columns, since parsing each order's raw JSON again needs memory that large orders do not leave."""
+"""Building the Insight records fits under the warehouse's memory cap: orders are built in batches, since gathering
+every order's line items in one statement needs memory that a large store does not have under the cap, and orders
+and products are built from typed columns, since parsing each record's raw JSON again needs memory that large
+records do not leave."""
+
+import json
 
 import duckdb
 import pytest
@@ -8,6 +11,7 @@ import pytest
 from bc_pipeline.bigcommerce.extract import extract_streams
 from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.ledger import ensure_ledger
+from bc_pipeline.transform.catalog import build_catalog
 from bc_pipeline.transform.contacts import build_contacts
 from bc_pipeline.transform.order_insight import build_order_insight
 from bc_pipeline_tests.extract.conftest import MIB, bc_store, large_orders, warehouse  # noqa: F401
@@ -55,3 +59,25 @@ def test_orders_of_a_megabyte_each_build_under_a_small_cap(bc_store, warehouse):
     rejected = conn.execute("SELECT count(*) FROM dotmailer.rejected_orders").fetchone()[0]
     large = conn.execute("SELECT count(*) FROM dotmailer.outbound_orders WHERE key::INT >= 10000").fetchone()[0]
     assert built + rejected == sendable and large == 20
+
+
+def test_a_catalogue_of_large_products_builds_under_a_small_cap(bc_store, warehouse):  # noqa: F811
+    conn = warehouse
+    store = bc_store(customers=5, orders=0, products=0)
+    # About 100 KB of JSON each, most of it in fields the catalogue does not send.
+    store.sandbox.load({"products": [
+        {"id": n, "name": f"Chair {n}", "price": 50, "description": "<p>A <b>fine</b> chair.</p>" * 20,
+         "images": [{"url_standard": f"https://cdn.example/{n}.jpg", "is_thumbnail": True}],
+         "custom_fields": [{"id": n * 100 + f, "name": f"spec {f}", "value": "v" * 1000} for f in range(100)]}
+        for n in range(1, 401)]})
+    staged_store(store, conn)
+    # Parsing these products' raw JSON while building needed more than 128MB.
+    conn.execute("SET memory_limit = '48MB'")
+
+    build_catalog(conn)
+
+    records = dict(conn.execute("SELECT key, json FROM dotmailer.outbound_catalog").fetchall())
+    assert len(records) == 400
+    record = json.loads(records["7"])
+    assert record["imagePath"] == "https://cdn.example/7.jpg"
+    assert record["description"].startswith("A fine chair. A fine chair.")
