@@ -137,6 +137,9 @@ def _fields_reader(columns: tuple[Column, ...], fields: str) -> tuple[str, Calla
     return "[" + ", ".join(f"'$.{path}'" for path in paths) + "]", reading
 
 
+FORM_FIELDS = "STRUCT(name VARCHAR, value VARCHAR)"
+ATTRIBUTES = "STRUCT(attribute_id BIGINT, attribute_value VARCHAR)"
+
 CUSTOMERS = StagingTable(
     "customers",
     ("id",),
@@ -157,6 +160,10 @@ CUSTOMERS = StagingTable(
         Column("channel_ids", "BIGINT[]", json_list("channel_ids", "BIGINT")),
         Column("address_count", "INTEGER", cast("address_count", "INTEGER")),
         Column("attribute_count", "INTEGER", cast("attribute_count", "INTEGER")),
+        # Typed here, while the page is parsed anyway: a customer with many addresses is a large JSON record, too
+        # much to parse again for every customer when contacts are built.
+        Column("form_fields", f"{FORM_FIELDS}[]", json_list("form_fields", FORM_FIELDS)),
+        Column("attributes", f"{ATTRIBUTES}[]", json_list("attributes", ATTRIBUTES)),
         Column("date_created", "TIMESTAMPTZ", iso8601("date_created")),
         Column("date_modified", "TIMESTAMPTZ", iso8601("date_modified")),
     ),

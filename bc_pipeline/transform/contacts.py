@@ -35,9 +35,7 @@ customers AS (
            nullif(trim(c.company), '') AS company, nullif(trim(c.phone), '') AS phone,
            c.customer_group_id, nullif(c.notes, '') AS notes, c.origin_channel_id, c.date_created, c.date_modified,
            a.address1, a.address2, a.city, a.state_or_province AS state, a.postal_code AS postcode,
-           a.country, a.country_code,
-           TRY_CAST(c.raw->'$.form_fields' AS STRUCT(name VARCHAR, value VARCHAR)[]) AS form_fields,
-           TRY_CAST(c.raw->'$.attributes' AS STRUCT(attribute_id BIGINT, attribute_value VARCHAR)[]) AS attributes
+           a.country, a.country_code, c.form_fields, c.attributes
     FROM bigcommerce.customers c
     LEFT JOIN first_address a ON a.customer_id = c.id
     WHERE coalesce(trim(c.email), '') <> ''

@@ -1,7 +1,7 @@
-"""Building the Insight records fits under the warehouse's memory cap: orders are built in batches, since gathering
-every order's line items in one statement needs memory that a large store does not have under the cap, and orders
-and products are built from typed columns, since parsing each record's raw JSON again needs memory that large
-records do not leave."""
+"""The transforms fit under the warehouse's memory cap. Orders are built in batches, since gathering every order's
+line items in one statement needs memory that a large store does not have under the cap. Contacts, orders and
+products are built from typed columns, since parsing each record's raw JSON again needs memory that large records
+do not leave."""
 
 import json
 
@@ -81,3 +81,24 @@ def test_a_catalogue_of_large_products_builds_under_a_small_cap(bc_store, wareho
     record = json.loads(records["7"])
     assert record["imagePath"] == "https://cdn.example/7.jpg"
     assert record["description"].startswith("A fine chair. A fine chair.")
+
+
+def test_customers_with_many_addresses_build_contacts_under_a_small_cap(bc_store, warehouse):  # noqa: F811
+    conn = warehouse
+    store = bc_store(customers=0, orders=0, products=1)
+    # A trade customer with a hundred delivery addresses is about 50 KB of JSON.
+    store.sandbox.load({"customers": [
+        {"id": n, "email": f"buyer{n}@example.com", "first_name": "Trade", "last_name": f"Buyer {n}",
+         "form_fields": [{"name": "Trade account", "value": "yes"}],
+         "addresses": [{"address1": f"{a} Depot Road", "city": "Leeds", "postal_code": "LS1", "country_code": "GB",
+                        "company": "Northern Fixtures and Fittings Wholesale " * 5} for a in range(100)]}
+        for n in range(1, 401)]})
+    staged_store(store, conn)
+    # Parsing these customers' raw JSON again needed more than 128MB.
+    conn.execute("SET memory_limit = '32MB'")
+
+    build_contacts(conn, {}, {"customers": True, "subscribers": True})
+
+    rows = conn.execute("SELECT email, form_fields FROM dotmailer.contacts WHERE customer_id IS NOT NULL").fetchall()
+    assert len(rows) == 400
+    assert all(form_fields == [{"name": "Trade account", "value": "yes"}] for _, form_fields in rows)
