@@ -314,7 +314,8 @@ PRODUCTS = StagingTable(
         Column("inventory_level", "BIGINT", cast("inventory_level", "BIGINT")),
         Column("total_sold", "BIGINT", cast("total_sold", "BIGINT")),
         # What the catalogue sends besides the typed fields above, typed here while the page is parsed anyway: a
-        # product with its variants can be hundreds of KB of JSON, too much to parse again for a whole catalogue.
+        # product with a long description and many images can be hundreds of KB of JSON, too much to parse again
+        # for a whole catalogue.
         Column("description", "VARCHAR", text("description")),
         Column("images", "JSON[]", f"COALESCE({json_list('images', 'JSON')}, [])"),
         Column("date_created", "TIMESTAMPTZ", iso8601("date_created")),

@@ -4,6 +4,7 @@ a later release adds are filled from raw a range of rows at a time."""
 
 import pytest
 
+from bc_pipeline import warehouse as warehouse_module
 from bc_pipeline.bigcommerce.extract import extract_streams
 from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.warehouse import RecordsTooLarge, open_warehouse
@@ -73,3 +74,18 @@ def test_an_older_file_of_large_orders_gains_new_columns_a_range_of_rows_at_a_ti
     assert len(staged_columns) == len(store.expected("orders"))
     assert all(city and method for _, city, method in staged_columns)
     conn.close()
+
+
+def test_a_page_staged_whole_that_runs_out_of_memory_is_named_by_its_size(bc_store, warehouse, monkeypatch):
+    # Pages are staged whole up to the whole cap here, far beyond what parsing them needs.
+    monkeypatch.setattr(warehouse_module, "STAGING_SLICE_FRACTION", 1)
+    store = bc_store(customers=20, orders=0, products=5)
+    store.sandbox.load({"orders": large_orders(20, MIB)})
+
+    with pytest.raises(ExceptionGroup) as failure:
+        extract(store, warehouse)
+
+    [error] = failure.value.exceptions
+    assert isinstance(error, RecordsTooLarge)
+    assert "a page of 20.1 MiB of JSON could not be staged into bigcommerce.orders" in str(error)
+    assert staged(warehouse, "orders") == {}
