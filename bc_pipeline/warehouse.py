@@ -481,6 +481,8 @@ def stage_page(
     children: tuple[StagingTable, ...],
     page_json: str,
     records_path: str,
+    *,
+    memory_limit: str | None = None,
 ) -> int:
     """Upsert one page of records (the response body as received) into `table` and its children.
 
@@ -490,8 +492,9 @@ def stage_page(
 
     A page too large to parse under DuckDB's memory limit is staged in slices of its records; a record that
     does not fit even alone raises RecordsTooLarge naming it (the caller's transaction then stages nothing).
+    A caller staging many pages passes `memory_limit` (as `duckdb_memory_limit` reports it) to spare a query each.
     """
-    limit = duckdb_memory_limit(cur)
+    limit = memory_limit or duckdb_memory_limit(cur)
     max_chars = _slice_chars(limit)
     if len(page_json) <= max_chars:
         return _stage_records(cur, table, children, page_json, records_path, limit, ids=None)

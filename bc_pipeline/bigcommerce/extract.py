@@ -89,9 +89,12 @@ def _extract(
 ) -> StreamResult:
     tally = _Tally()
     key = backfill_state_key(spec) if window else spec.name
+    # Read once per run, not for every page: the limit decides whether a page is staged in slices.
+    memory_limit = warehouse.duckdb_memory_limit(cur)
     warehouse.mark_run_started(cur, key, datetime.now(timezone.utc))
     if not spec.incremental:
-        _commit_page(cur, spec, key, single_object_page(client, spec), tally, advance_to=None)
+        _commit_page(cur, spec, key, single_object_page(client, spec), tally, advance_to=None,
+                     memory_limit=memory_limit)
         return _finish(cur, spec, key, tally, None, ())
 
     state = warehouse.read_sync_state(cur, key)
@@ -100,7 +103,7 @@ def _extract(
     for scan, resume in _windows_to_scan(state, safety_lag, full=full, backfill=window):
         for page in pages(client, spec, scan, resume):
             advance_to = None if window else max(page.window.end, watermark or page.window.end)
-            _commit_page(cur, spec, key, page, tally, advance_to=advance_to)
+            _commit_page(cur, spec, key, page, tally, advance_to=advance_to, memory_limit=memory_limit)
         watermark = advance_to or watermark
         scanned.append((scan.start, page.window.end))
     return _finish(cur, spec, key, tally, watermark, tuple(scanned))
@@ -139,10 +142,12 @@ def _commit_page(
     tally: _Tally,
     *,
     advance_to: datetime | None,
+    memory_limit: str,
 ) -> None:
     """Stage one page and record the scan's progress atomically; the last page also moves the watermark."""
     with warehouse.transaction(cur):
-        rows = warehouse.stage_page(cur, spec.table, spec.child_tables, page.text, spec.records_path) if page.text else 0
+        rows = warehouse.stage_page(cur, spec.table, spec.child_tables, page.text, spec.records_path,
+                                    memory_limit=memory_limit) if page.text else 0
         if page.last:
             warehouse.save_progress(cur, key, window_start=None, window_end=None, resume_after=None, watermark=advance_to)
         else:
