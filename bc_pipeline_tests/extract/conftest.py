@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bc_pipeline.bigcommerce.client import BigCommerceClient
-from bc_pipeline.bigcommerce.extract import SAFETY_LAG, StreamResult, extract_stream
+from bc_pipeline.bigcommerce.extract import SAFETY_LAG, StreamResult, extract_stream, extract_streams
 from bc_pipeline.bigcommerce.pacing import RatePacer
 from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.sandbox.bigcommerce import BigCommerceSandbox, BigCommerceSandboxConfig
@@ -139,6 +139,13 @@ def large_orders(count: int, note_bytes: int, first_id: int = 1) -> list[dict]:
          "line_items": [{"product_id": 1, "quantity": 2, "name": "Pallet", "price_inc_tax": "10.00"}]}
         for n in range(count)
     ]
+
+
+def extract_large(store: SandboxStore, conn, streams) -> dict[str, StreamResult]:
+    """Extract `streams` of a store of very large records, whose 20 MB pages take the sandbox longer than the
+    tests' usual 1.5 s to send."""
+    store.settle()
+    return extract_streams(store.client(timeout=(1.0, 30.0)), conn, [STREAMS[name] for name in streams])
 
 
 def minimum_requests(store: SandboxStore) -> int:

@@ -5,16 +5,8 @@ a later release adds are filled from raw a range of rows at a time."""
 import pytest
 
 from bc_pipeline import warehouse as warehouse_module
-from bc_pipeline.bigcommerce.extract import extract_streams
-from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.warehouse import RecordsTooLarge, open_warehouse
-from bc_pipeline_tests.extract.conftest import MIB, assert_matches_store, large_orders, staged
-
-
-def extract(store, conn, streams=("customers", "orders")):
-    store.settle()
-    # A 20 MB page takes the sandbox longer than the tests' usual 1.5 s to send.
-    return extract_streams(store.client(timeout=(1.0, 30.0)), conn, [STREAMS[name] for name in streams])
+from bc_pipeline_tests.extract.conftest import MIB, assert_matches_store, extract_large, large_orders, staged
 
 
 def test_a_page_too_large_to_parse_under_the_cap_is_staged_in_slices(bc_store, warehouse):
@@ -22,7 +14,7 @@ def test_a_page_too_large_to_parse_under_the_cap_is_staged_in_slices(bc_store, w
     store.sandbox.load({"orders": large_orders(20, MIB)})
 
     # One page of 20 MB: DuckDB needs more than its default cap of 256MB to parse it whole.
-    extract(store, warehouse)
+    extract_large(store, warehouse, ("customers", "orders"))
 
     assert_matches_store(store, warehouse, streams=("customers", "orders"))
     notes = warehouse.execute("SELECT min(length(raw->>'staff_notes')) FROM bigcommerce.orders").fetchone()[0]
@@ -36,7 +28,7 @@ def test_a_record_too_large_even_alone_stops_its_stream_naming_it_and_keeps_the_
     warehouse.execute("SET memory_limit = '64MB'")
 
     with pytest.raises(ExceptionGroup) as failure:
-        extract(store, warehouse)
+        extract_large(store, warehouse, ("customers", "orders"))
 
     [error] = failure.value.exceptions
     assert isinstance(error, RecordsTooLarge)
@@ -48,7 +40,7 @@ def test_a_record_too_large_even_alone_stops_its_stream_naming_it_and_keeps_the_
     assert 250 <= len(kept) < len(store.expected("orders")) and 100_000 not in kept
 
     warehouse.execute("SET memory_limit = '1GB'")
-    extract(store, warehouse)
+    extract_large(store, warehouse, ("customers", "orders"))
 
     assert_matches_store(store, warehouse, streams=("customers", "orders"))
 
@@ -59,7 +51,7 @@ def test_an_older_file_of_large_orders_gains_new_columns_a_range_of_rows_at_a_ti
     store.sandbox.load({"orders": large_orders(12, MIB, first_id=10_000)})
     path = tmp_path / "warehouse.duckdb"
     conn = open_warehouse(path)
-    extract(store, conn, streams=("orders",))
+    extract_large(store, conn, ("orders",))
     columns = "SELECT id, billing_city, shipping_method FROM bigcommerce.orders ORDER BY id"
     staged_columns = conn.execute(columns).fetchall()
     # As a release before these columns left the file.
@@ -83,7 +75,7 @@ def test_a_page_staged_whole_that_runs_out_of_memory_is_named_by_its_size(bc_sto
     store.sandbox.load({"orders": large_orders(20, MIB)})
 
     with pytest.raises(ExceptionGroup) as failure:
-        extract(store, warehouse)
+        extract_large(store, warehouse, ("customers", "orders"))
 
     [error] = failure.value.exceptions
     assert isinstance(error, RecordsTooLarge)

@@ -8,13 +8,11 @@ import json
 import duckdb
 import pytest
 
-from bc_pipeline.bigcommerce.extract import extract_streams
-from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.ledger import ensure_ledger
 from bc_pipeline.transform.catalog import build_catalog
 from bc_pipeline.transform.contacts import build_contacts
 from bc_pipeline.transform.order_insight import build_order_insight
-from bc_pipeline_tests.extract.conftest import MIB, bc_store, large_orders, warehouse  # noqa: F401
+from bc_pipeline_tests.extract.conftest import MIB, bc_store, extract_large, large_orders, warehouse  # noqa: F401
 
 # Measured on this store: in batches of 500 its orders build under a 64MB cap; at once they need more than 96MB.
 # The store is large enough that the cap sits well clear of both: at 3,000 orders batches needed 36-48MB.
@@ -24,9 +22,7 @@ CAP = "80MB"
 def staged_store(store, conn) -> int:
     """Extract the store and build its contacts; returns how many orders are to be built."""
     ensure_ledger(conn)
-    streams = ("customers", "subscribers", "orders", "products")
-    # Pages of large orders take the sandbox longer than the tests' usual 1.5 s to send.
-    extract_streams(store.client(timeout=(1.0, 30.0)), conn, [STREAMS[name] for name in streams])
+    extract_large(store, conn, ("customers", "subscribers", "orders", "products"))
     build_contacts(conn, {}, {"customers": True, "subscribers": True})
     return conn.execute("SELECT count(*) FROM bigcommerce.orders WHERE status_id <> 0 AND NOT is_deleted").fetchone()[0]
 
