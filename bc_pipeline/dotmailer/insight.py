@@ -28,6 +28,9 @@ from bc_pipeline.dotmailer.errors import DotmailerApiError
 
 MAX_ACTIVE_INSIGHT_IMPORTS = 5
 DEFAULT_MAX_RECORDS_PER_CHUNK = 5_000
+# dotmailer limits an import by bytes, not records; this bounds the request body held in memory (about 12 MB of
+# orders).
+MAX_RECORDS_PER_CHUNK = 10_000
 MAX_KEYS_PER_DELETE = 5_000
 COLLECTION_SCOPES = ("account", "contact")
 COLLECTION_TYPES = (
@@ -91,6 +94,13 @@ class _SentRecord:
 class DeleteSummary:
     deleted: int
     not_found: list[str]
+
+
+def records_per_chunk(pending: int, max_active: int = MAX_ACTIVE_INSIGHT_IMPORTS) -> int:
+    """Records per import for a load of `pending`: enough that the load fills dotmailer's concurrent imports in as
+    few rounds as the size bound allows, since an import beyond the limit waits for a running one to end."""
+    per_round = -(-pending // max_active)
+    return min(MAX_RECORDS_PER_CHUNK, max(DEFAULT_MAX_RECORDS_PER_CHUNK, per_round))
 
 
 def validate_collection_name(name: str) -> str:

@@ -24,6 +24,7 @@ from bc_pipeline.dotmailer.insight import (
     delete_account_records,
     delete_contact_records,
     import_insight,
+    records_per_chunk,
     resume_insight_import,
 )
 from bc_pipeline.ledger import ensure_ledger
@@ -95,7 +96,8 @@ def load_insight(
     try:
         _resume_open_imports(conn, client, collection, result, poll_interval, poll_timeout)
         _delete_departed(conn, client, collection, result)
-        if _stage_pending(conn, collection):
+        pending = _stage_pending(conn, collection)
+        if pending:
             options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
             # Outcomes are recorded chunk by chunk: a first load holds one chunk's results, not the store's.
             import_insight(
@@ -104,6 +106,7 @@ def load_insight(
                 _pending_records(conn, collection),
                 scope=collection.scope,
                 collection_type=collection.collection_type,
+                max_records_per_chunk=records_per_chunk(pending),
                 poll_interval=poll_interval,
                 poll_timeout=poll_timeout,
                 on_accepted=lambda import_id, keys: _record_accepted(conn, collection, import_id, keys, result),

@@ -8,6 +8,7 @@ import pytest
 
 from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.dotmailer.client import DotmailerClient
+from bc_pipeline.dotmailer.insight import DEFAULT_MAX_RECORDS_PER_CHUNK, MAX_RECORDS_PER_CHUNK, records_per_chunk
 from bc_pipeline.ledger import ensure_ledger
 from bc_pipeline.load.insight import CATALOG_COLLECTION, ORDERS_COLLECTION, load_insight
 from bc_pipeline.load.insight_ledger import ensure_insight_ledger
@@ -214,3 +215,24 @@ def test_an_order_too_large_to_send_is_kept_with_its_hash_and_not_sent_again(tmp
     assert kept == [("TooLarge", "jane@example.com", True)]
     again = load_insight(conn, client, ORDERS_COLLECTION, poll_interval=0.01, max_chunk_bytes=limit)
     assert again.sent == 0
+
+
+def test_a_load_a_little_over_five_imports_of_5000_goes_in_five_not_a_sixth_that_waits(tmp_path, sandboxes, client):
+    conn = open_warehouse(tmp_path / "w.duckdb")
+    ensure_ledger(conn)
+    products = [{"id": n, "name": f"Cup {n}", "is_visible": True, "date_modified": "2026-01-01T00:00:00+00:00"}
+                for n in range(1, 25_502)]
+    stage_page(conn, STREAMS["products"].table, (), json.dumps({"data": products}), STREAMS["products"].records_path)
+    build_catalog(conn)
+
+    result = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)
+
+    assert (result.sent, result.imported) == (25_501, 25_501)
+    assert len(result.import_ids) == 5
+    assert insight_import_requests(sandboxes.dotmailer) == {"PUT /insightData/v3/import": 5}
+
+
+def test_imports_grow_to_fill_the_concurrent_limit_but_not_past_their_size_bound():
+    assert records_per_chunk(1) == DEFAULT_MAX_RECORDS_PER_CHUNK
+    assert records_per_chunk(27_508) == 5_502
+    assert records_per_chunk(300_000) == MAX_RECORDS_PER_CHUNK
