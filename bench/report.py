@@ -275,7 +275,7 @@ WHY_MISSED = {
     "wall:Pro": "At 15 requests a second the quota no longer binds: the extractor alone takes about as long as it "
     "does unthrottled, bound by its own CPU (parsing each page and staging it in DuckDB) on 2 cores that the sandbox "
     "serving the pages shares. The whole sync adds the same start-up, transforms and imports as at the Standard "
-    "quota, about 11 s.",
+    "quota (about 11 s at the default size).",
     "cpu": "Each page of 250 orders with their line items is about 1.5 MB of JSON. Python parses it once (its ids "
     "drive the keyset), DuckDB parses it again to project typed columns and keeps the raw record; with transforms, "
     "loads and Dagster's own start-up (about 3.5 s a sync), that is far above 5% of a quota-bound wall.",
