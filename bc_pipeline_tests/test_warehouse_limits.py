@@ -1,9 +1,10 @@
 """The warehouse connection caps DuckDB's memory and threads; the cap can be raised, and a bad value is refused.
-The dotmailer loads run under a lower cap of their own, never above the warehouse's."""
+The extraction runs under a share of the warehouse's cap, and the dotmailer loads under a lower cap of their own,
+never above the warehouse's."""
 
 import pytest
 
-from bc_pipeline.warehouse import MEMORY_LIMIT_VARIABLE, load_memory_limit, open_warehouse
+from bc_pipeline.warehouse import MEMORY_LIMIT_VARIABLE, extract_memory_limit, load_memory_limit, open_warehouse
 
 
 def _settings(conn) -> tuple[str, int]:
@@ -41,4 +42,18 @@ def test_loads_are_capped_lower_but_never_above_the_warehouse(tmp_path, monkeypa
         monkeypatch.delenv(MEMORY_LIMIT_VARIABLE, raising=False)
     assert load_memory_limit() == load_cap
     with open_warehouse(tmp_path / "w.duckdb", memory_cap=load_memory_limit()) as conn:
+        assert _settings(conn) == (reported, 2)
+
+
+@pytest.mark.parametrize(("warehouse_cap", "extract_cap", "reported"), [
+    (None, "160MB", "152.5 MiB"), ("1GB", "625MB", "596.0 MiB"), ("64MB", "40MB", "38.1 MiB"),
+])
+def test_the_extraction_takes_a_share_of_the_cap_that_rises_with_it(tmp_path, monkeypatch, warehouse_cap,
+                                                                    extract_cap, reported):
+    if warehouse_cap:
+        monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, warehouse_cap)
+    else:
+        monkeypatch.delenv(MEMORY_LIMIT_VARIABLE, raising=False)
+    assert extract_memory_limit() == extract_cap
+    with open_warehouse(tmp_path / "w.duckdb", memory_cap=extract_memory_limit()) as conn:
         assert _settings(conn) == (reported, 2)

@@ -16,6 +16,7 @@ from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.enrolment.inbox import open_inbox
 from bc_pipeline.resources import BigCommerceResource, WarehouseResource
 from bc_pipeline.tombstones import apply_inbox_deletions
+from bc_pipeline.warehouse import duckdb_memory_limit, extract_memory_limit
 
 DATED_STREAMS = ("customers", "subscribers", "orders", "products")
 
@@ -60,16 +61,18 @@ def bigcommerce_streams(context: dg.AssetExecutionContext, config: ExtractConfig
     window = partition_window(context, now=datetime.now(timezone.utc))
     specs = [STREAMS[name] for name in names]
     client = bigcommerce.client()
-    with warehouse.connect() as conn:
+    with warehouse.connect(memory_cap=extract_memory_limit()) as conn:
         if window is not None:
             context.log.info(f"backfill window {window[0].isoformat()} .. {window[1].isoformat()}")
         results = extract_streams(client, conn, specs, full=config.full, window=window)
         inbox = open_inbox()
         tombstones = apply_inbox_deletions(conn, inbox) if inbox else {}
+        cap = duckdb_memory_limit(conn)
         for name in names:
             result = results[name]
             context.log.info(f"{name}: {result.rows_staged} rows staged in {result.requests} requests")
-            metadata = {**_metadata(result, name, conn), "deleted_by_webhook": tombstones.get(name, 0)}
+            metadata = {**_metadata(result, name, conn), "deleted_by_webhook": tombstones.get(name, 0),
+                        "duckdb_memory_limit": cap}
             yield dg.MaterializeResult(asset_key=["bigcommerce", name], metadata=metadata)
 
 
@@ -77,7 +80,7 @@ def bigcommerce_streams(context: dg.AssetExecutionContext, config: ExtractConfig
           description="The connected store: name, URL, currency, timezone (GET /v2/store).")
 def bigcommerce_store(context: dg.AssetExecutionContext, bigcommerce: BigCommerceResource,
                       warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with warehouse.connect() as conn:
+    with warehouse.connect(memory_cap=extract_memory_limit()) as conn:
         result = extract_stream(bigcommerce.client(), conn, STREAMS["store"])
         name, url = conn.execute("SELECT name, secure_url FROM bigcommerce.store LIMIT 1").fetchone() or (None, None)
         context.log.info(f"connected store: {name} ({url})")
