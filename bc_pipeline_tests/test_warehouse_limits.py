@@ -30,30 +30,20 @@ def test_a_memory_cap_that_is_not_a_size_is_refused_by_name(tmp_path, monkeypatc
         open_warehouse(tmp_path / "w.duckdb")
 
 
-@pytest.mark.parametrize(("warehouse_cap", "load_cap", "reported"), [
-    (None, "128MB", "122.0 MiB"), ("2GB", "128MB", "122.0 MiB"), ("64MB", "64MB", "61.0 MiB"),
-    ("100 MiB", "100 MiB", "100.0 MiB"),
+@pytest.mark.parametrize(("step_cap", "warehouse_cap", "cap", "reported"), [
+    # The loads: lower, but never above the warehouse's.
+    (load_memory_limit, None, "128MB", "122.0 MiB"), (load_memory_limit, "2GB", "128MB", "122.0 MiB"),
+    (load_memory_limit, "64MB", "64MB", "61.0 MiB"), (load_memory_limit, "100 MiB", "100 MiB", "100.0 MiB"),
+    # The extraction: a share of the warehouse's, which rises with it.
+    (extract_memory_limit, None, "160MB", "152.5 MiB"), (extract_memory_limit, "1GB", "625MB", "596.0 MiB"),
+    (extract_memory_limit, "64MB", "40MB", "38.1 MiB"),
 ])
-def test_loads_are_capped_lower_but_never_above_the_warehouse(tmp_path, monkeypatch, warehouse_cap, load_cap,
-                                                              reported):
+def test_the_extraction_and_the_loads_take_caps_of_their_own_from_the_warehouse(tmp_path, monkeypatch, step_cap,
+                                                                                warehouse_cap, cap, reported):
     if warehouse_cap:
         monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, warehouse_cap)
     else:
         monkeypatch.delenv(MEMORY_LIMIT_VARIABLE, raising=False)
-    assert load_memory_limit() == load_cap
-    with open_warehouse(tmp_path / "w.duckdb", memory_cap=load_memory_limit()) as conn:
-        assert _settings(conn) == (reported, 2)
-
-
-@pytest.mark.parametrize(("warehouse_cap", "extract_cap", "reported"), [
-    (None, "160MB", "152.5 MiB"), ("1GB", "625MB", "596.0 MiB"), ("64MB", "40MB", "38.1 MiB"),
-])
-def test_the_extraction_takes_a_share_of_the_cap_that_rises_with_it(tmp_path, monkeypatch, warehouse_cap,
-                                                                    extract_cap, reported):
-    if warehouse_cap:
-        monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, warehouse_cap)
-    else:
-        monkeypatch.delenv(MEMORY_LIMIT_VARIABLE, raising=False)
-    assert extract_memory_limit() == extract_cap
-    with open_warehouse(tmp_path / "w.duckdb", memory_cap=extract_memory_limit()) as conn:
+    assert step_cap() == cap
+    with open_warehouse(tmp_path / "w.duckdb", memory_cap=step_cap()) as conn:
         assert _settings(conn) == (reported, 2)
