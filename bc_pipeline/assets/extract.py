@@ -40,6 +40,7 @@ def _metadata(result: StreamResult, table: str, conn) -> dict:
         "rate_limited_429s": dg.MetadataValue.int(result.rate_limited),
         "watermark": dg.MetadataValue.text(result.watermark.isoformat() if result.watermark else "none"),
         "preview": dg.MetadataValue.md(table_preview(conn, f"bigcommerce.{table}")),
+        "duckdb_memory_limit": duckdb_memory_limit(conn),
     }
 
 
@@ -67,12 +68,10 @@ def bigcommerce_streams(context: dg.AssetExecutionContext, config: ExtractConfig
         results = extract_streams(client, conn, specs, full=config.full, window=window)
         inbox = open_inbox()
         tombstones = apply_inbox_deletions(conn, inbox) if inbox else {}
-        cap = duckdb_memory_limit(conn)
         for name in names:
             result = results[name]
             context.log.info(f"{name}: {result.rows_staged} rows staged in {result.requests} requests")
-            metadata = {**_metadata(result, name, conn), "deleted_by_webhook": tombstones.get(name, 0),
-                        "duckdb_memory_limit": cap}
+            metadata = {**_metadata(result, name, conn), "deleted_by_webhook": tombstones.get(name, 0)}
             yield dg.MaterializeResult(asset_key=["bigcommerce", name], metadata=metadata)
 
 
