@@ -4,7 +4,7 @@ never above the warehouse's."""
 
 import pytest
 
-from bc_pipeline.warehouse import MEMORY_LIMIT_VARIABLE, extract_memory_limit, load_memory_limit, open_warehouse
+from bc_pipeline.warehouse import MEMORY_LIMIT_VARIABLE, load_memory_limit, open_warehouse, working_memory_limit
 
 
 def _settings(conn) -> tuple[str, int]:
@@ -35,8 +35,8 @@ def test_a_memory_cap_that_is_not_a_size_is_refused_by_name(tmp_path, monkeypatc
     (load_memory_limit, None, "128MB", "122.0 MiB"), (load_memory_limit, "2GB", "128MB", "122.0 MiB"),
     (load_memory_limit, "64MB", "64MB", "61.0 MiB"), (load_memory_limit, "100 MiB", "100 MiB", "100.0 MiB"),
     # The extraction: a share of the warehouse's, which rises with it.
-    (extract_memory_limit, None, "160MB", "152.5 MiB"), (extract_memory_limit, "1GB", "625MB", "596.0 MiB"),
-    (extract_memory_limit, "64MB", "40MB", "38.1 MiB"),
+    (working_memory_limit, None, "160MB", "152.5 MiB"), (working_memory_limit, "1GB", "625MB", "596.0 MiB"),
+    (working_memory_limit, "64MB", "40MB", "38.1 MiB"),
 ])
 def test_the_extraction_and_the_loads_take_caps_of_their_own_from_the_warehouse(tmp_path, monkeypatch, step_cap,
                                                                                 warehouse_cap, cap, reported):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import duckdb
 
 from bc_pipeline.transform.deleted_records import ensure_deleted_records
+from bc_pipeline.warehouse import one_thread
 
 # Dotdigital's connector cuts descriptions to 1000 characters (its DM_FIELD_LIMIT).
 DESCRIPTION_LIMIT = 1000
@@ -77,4 +78,5 @@ SELECT key, json, md5(key || '|' || json::VARCHAR) AS hash FROM records
 
 def build_catalog(conn: duckdb.DuckDBPyConnection) -> None:
     ensure_deleted_records(conn)
-    conn.execute(CATALOG_SQL)
+    with one_thread(conn):
+        conn.execute(CATALOG_SQL)
