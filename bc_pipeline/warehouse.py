@@ -377,18 +377,29 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
         raise
 
 
+class TransformTooLarge(Exception):
+    """A transform that needs more memory than DuckDB's limit gives it."""
+
+
 # A transform's joins, sorts and window functions keep state per thread, and not all of it spills. Building the
 # contacts of 10,000 customers needs 48-64MB on two threads and 40-48MB on one; of 100,000, 160-192MB on two and
 # 64-96MB on one. On that trend two threads would fail under the default cap from about 150,000 customers, one from
 # about 500,000. The Orders build of the larger benchmark store fails under 128MB on two threads, not on one; under
 # 160MB one thread takes 9 s where two took 6-7 s under the whole cap, and peaks 85 MiB lower.
 @contextmanager
-def one_thread(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the block's statements on one DuckDB thread, then give the connection back its own setting."""
+def building(conn: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
+    """Run a transform's statements on one DuckDB thread, then give the connection back its own setting. A build
+    that runs out of memory raises TransformTooLarge, which says what to raise; what it wrote is rolled back."""
     [(threads,)] = run_sql(conn, "SELECT current_setting('threads')")
     run_sql(conn, "SET threads = 1")
     try:
         yield
+    except duckdb.OutOfMemoryException as error:
+        raise TransformTooLarge(
+            f"building {what} needed more than DuckDB's memory limit of {duckdb_memory_limit(conn)}. Set "
+            f"{MEMORY_LIMIT_VARIABLE} higher (for example 1GB) and run the sync again; the last build is kept and "
+            "nothing of this one was sent."
+        ) from error
     finally:
         run_sql(conn, f"SET threads = {int(threads)}")
 
@@ -408,7 +419,7 @@ DUCKDB_THREADS = 2
 ROW_GROUP_SIZE = 2_048
 # The extraction holds a page being parsed and the row groups being written. With row groups this small it
 # spills little under a lower cap: at the larger benchmark store 5/8 of the cap takes 90 MiB off its peak for 8%
-# more CPU. The SQL transforms run under the same share, on one thread (see `one_thread`).
+# more CPU. The SQL transforms run under the same share, on one thread (see `building`).
 WORKING_MEMORY_SHARE = 5 / 8
 # Parsing a page's JSON takes DuckDB about 12 times the page's size (the parsed document, then each record again),
 # so a page larger than this fraction of the memory limit is staged in slices: 5MB under the extraction's default

@@ -14,7 +14,7 @@ from __future__ import annotations
 import duckdb
 
 from bc_pipeline.transform.deleted_records import ensure_deleted_records
-from bc_pipeline.warehouse import one_thread
+from bc_pipeline.warehouse import building
 
 # Dotdigital's connector cuts descriptions to 1000 characters (its DM_FIELD_LIMIT).
 DESCRIPTION_LIMIT = 1000
@@ -78,5 +78,5 @@ SELECT key, json, md5(key || '|' || json::VARCHAR) AS hash FROM records
 
 def build_catalog(conn: duckdb.DuckDBPyConnection) -> None:
     ensure_deleted_records(conn)
-    with one_thread(conn):
+    with building(conn, "the catalogue"):
         conn.execute(CATALOG_SQL)

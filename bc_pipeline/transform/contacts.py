@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from bc_pipeline.transform.contact_sources import ATTRIBUTE_PREFIX, CONTACT_SOURCES, FORM_FIELD_PREFIX, contact_source
-from bc_pipeline.warehouse import one_thread, transaction
+from bc_pipeline.warehouse import building, transaction
 
 CUSTOMERS_BOOK = "customers"
 SUBSCRIBERS_BOOK = "subscribers"
@@ -177,7 +177,7 @@ def build_contacts(conn: duckdb.DuckDBPyConnection, mapping: dict[str, str], boo
     unknown = sorted(source for source in mapping.values() if contact_source(source) is None)
     if unknown:
         raise ValueError(f"field mapping names unknown source(s): {', '.join(unknown)}")
-    with one_thread(conn), transaction(conn):
+    with building(conn, "contacts"), transaction(conn):
         conn.execute(CONTACTS_SQL.replace("$valid_email$", f"'{VALID_EMAIL}'"))
         conn.execute(REJECTED_SQL)
         conn.execute(outbound_sql(mapping, books))

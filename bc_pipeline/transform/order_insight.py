@@ -22,7 +22,7 @@ import duckdb
 
 from bc_pipeline.transform.contacts import VALID_EMAIL
 from bc_pipeline.transform.deleted_records import ensure_deleted_records
-from bc_pipeline.warehouse import one_thread, transaction
+from bc_pipeline.warehouse import building, transaction
 
 TRANSFORM = "order_insight"
 
@@ -179,7 +179,7 @@ def build_order_insight(conn: duckdb.DuckDBPyConnection, *, batch_orders: int = 
     Everything is rebuilt when there is no earlier build or what every record depends on changed.
     """
     ensure_deleted_records(conn)
-    with one_thread(conn), transaction(conn):
+    with building(conn, "the Orders Insight records"), transaction(conn):
         conn.execute(BUILDS_DDL)
         [(fingerprint,)] = conn.execute(FINGERPRINT_SQL, [ORDER_CONTACTS_SQL + INSERT_OUTBOUND_SQL]).fetchall()
         previous = conn.execute(

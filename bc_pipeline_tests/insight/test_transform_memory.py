@@ -5,13 +5,13 @@ do not leave."""
 
 import json
 
-import duckdb
 import pytest
 
 from bc_pipeline.ledger import ensure_ledger
 from bc_pipeline.transform.catalog import build_catalog
 from bc_pipeline.transform.contacts import build_contacts
 from bc_pipeline.transform.order_insight import build_order_insight
+from bc_pipeline.warehouse import MEMORY_LIMIT_VARIABLE, TransformTooLarge
 from bc_pipeline_tests.extract.conftest import MIB, bc_store, extract_large, large_orders, warehouse  # noqa: F401
 
 # Measured on this store (on one thread, as transforms run): in batches of 500 its orders build under 48MB (not
@@ -32,7 +32,7 @@ def test_a_cap_too_small_for_all_orders_at_once_still_builds_them_in_batches(bc_
     sendable = staged_store(bc_store(customers=1000, orders=20000, products=100), conn)
     conn.execute(f"SET memory_limit = '{CAP}'")
 
-    with pytest.raises(duckdb.OutOfMemoryException):
+    with pytest.raises(TransformTooLarge, match="building the Orders Insight records needed more than .* of 61.0 MiB"):
         build_order_insight(conn, batch_orders=sendable)
     build_order_insight(conn, batch_orders=500)
 
@@ -118,20 +118,21 @@ INSERT INTO bigcommerce.customer_addresses (customer_id, id, first_name, last_na
 SELECT i, i, 'First ' || i, 'Last ' || i, i || ' High Street', 'Leeds', 'LS1 ' || i % 9 || 'AB', 'United Kingdom', 'GB',
        '{}', now()
 FROM range(1, 100001) t(i);
-INSERT INTO bigcommerce.subscribers (id, email, first_name, last_name, marketing_newsletter, date_modified, raw, staged_at)
-SELECT i, 'subscriber' || i || '@example.com', 'Sub ' || i, 'Scriber', i % 3 <> 0, TIMESTAMPTZ '2025-01-01' + to_seconds(i),
-       '{}', now()
+INSERT INTO bigcommerce.subscribers (id, email, first_name, last_name, marketing_newsletter, date_modified, raw,
+    staged_at)
+SELECT i, 'subscriber' || i || '@example.com', 'Sub ' || i, 'Scriber', i % 3 <> 0,
+       TIMESTAMPTZ '2025-01-01' + to_seconds(i), '{}', now()
 FROM range(1, 50001) t(i);
 INSERT INTO bigcommerce.orders (id, customer_id, status_id, status, is_deleted, billing_email, billing_first_name,
     billing_last_name, total_inc_tax, date_created, date_modified, raw, staged_at)
-SELECT i, CASE WHEN i % 3 = 0 THEN 0 ELSE i % 100000 + 1 END, 10, 'Completed', false, 'guest' || i % 50000 || '@example.com',
-       'Guest', 'Buyer ' || i, i % 500 + 0.99, TIMESTAMPTZ '2025-01-01' + to_seconds(i),
-       TIMESTAMPTZ '2025-06-01' + to_seconds(i), '{}', now()
+SELECT i, CASE WHEN i % 3 = 0 THEN 0 ELSE i % 100000 + 1 END, 10, 'Completed', false,
+       'guest' || i % 50000 || '@example.com', 'Guest', 'Buyer ' || i, i % 500 + 0.99,
+       TIMESTAMPTZ '2025-01-01' + to_seconds(i), TIMESTAMPTZ '2025-06-01' + to_seconds(i), '{}', now()
 FROM range(1, 300001) t(i);
 """
 
 
-def test_a_hundred_thousand_customers_build_contacts_on_one_thread_under_a_cap_two_threads_exceed(warehouse):  # noqa: F811
+def test_a_hundred_thousand_customers_fit_one_thread_and_a_smaller_cap_says_what_to_raise(warehouse):  # noqa: F811
     conn = warehouse
     ensure_ledger(conn)
     for statement in MANY_CONTACTS_SQL.split(";")[:-1]:
@@ -145,3 +146,12 @@ def test_a_hundred_thousand_customers_build_contacts_on_one_thread_under_a_cap_t
     assert kinds == {"customer": 100_000, "guest": 50_000, "subscriber": 50_000}
     # The connection keeps its own thread count for whatever it runs next.
     assert conn.execute("SELECT current_setting('threads')").fetchone()[0] == 2
+
+    conn.execute("DELETE FROM bigcommerce.subscribers")
+    conn.execute("SET memory_limit = '48MB'")
+    too_large = f"building contacts needed more than DuckDB's memory limit of 45.7 MiB. Set {MEMORY_LIMIT_VARIABLE}"
+    with pytest.raises(TransformTooLarge, match=too_large):
+        build_contacts(conn, {}, {"customers": True, "subscribers": True})
+    # The failed build changed nothing: the last one is still what the loads would send.
+    subscribers = conn.execute("SELECT count(*) FROM dotmailer.contacts WHERE contact_type = 'subscriber'").fetchone()
+    assert subscribers == (50_000,)
