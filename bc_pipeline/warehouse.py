@@ -382,10 +382,11 @@ class TransformTooLarge(Exception):
 
 
 # A transform's joins, sorts and window functions keep state per thread, and not all of it spills. Building the
-# contacts of 10,000 customers needs 48-64MB on two threads and 40-48MB on one; of 100,000, 160-192MB on two and
-# 64-96MB on one. On that trend two threads would fail under the default cap from about 150,000 customers, one from
-# about 500,000. The Orders build of the larger benchmark store fails under 128MB on two threads, not on one; under
-# 160MB one thread takes 9 s where two took 6-7 s under the whole cap, and peaks 85 MiB lower.
+# contacts of 100,000 customers (the larger benchmark store) needs 160-192MB on two threads and 64-96MB on one, and
+# its Orders build fails under 128MB on two threads, not on one. On one thread the transforms fit under the same
+# share of the cap as the extraction, which takes 70-85 MiB off their peak at the default and larger stores, for
+# about 1 s more on that store's contacts and 2-3 s on its orders. Beyond what fits, DuckDB spills: 300,000
+# customers with 900,000 orders still build on one thread under 160MB (in 21 s, against 15 s on two under 256MB).
 @contextmanager
 def building(conn: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
     """Run a transform's statements on one DuckDB thread, then give the connection back its own setting. A build
