@@ -420,7 +420,8 @@ DUCKDB_THREADS = 2
 ROW_GROUP_SIZE = 2_048
 # The extraction holds a page being parsed and the row groups being written. With row groups this small it
 # spills little under a lower cap: at the larger benchmark store 5/8 of the cap takes 90 MiB off its peak for 8%
-# more CPU. The SQL transforms run under the same share, on one thread (see `building`).
+# more CPU; at the default store, about 20 MiB for about 2 s more system CPU (DuckDB evicts and reloads blocks). The
+# SQL transforms run under the same share, on one thread (see `building`).
 WORKING_MEMORY_SHARE = 5 / 8
 # Parsing a page's JSON takes DuckDB about 12 times the page's size (the parsed document, then each record again),
 # so a page larger than this fraction of the memory limit is staged in slices: 5MB under the extraction's default
