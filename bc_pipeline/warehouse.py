@@ -474,11 +474,15 @@ def _size_bytes(size: str) -> float:
 def open_warehouse(path: str | Path, *, memory_cap: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open (or create) the warehouse file with every staging table; safe to call on every run.
 
-    DuckDB holds at most `memory_cap` (default: `memory_limit()`) and spills to disk beyond it.
+    DuckDB holds at most `memory_cap` (default: `memory_limit()`) and spills to disk beyond it, into `<path>.tmp`.
     """
+    config = {"memory_limit": memory_cap or memory_limit(), "threads": DUCKDB_THREADS}
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(config={"memory_limit": memory_cap or memory_limit(), "threads": DUCKDB_THREADS})
+        # The host is an in-memory database, whose spill directory would be `.tmp` in whatever directory the
+        # process runs from; beside the warehouse, spills stay with the data on the disk sized for it.
+        config["temp_directory"] = f"{path}.tmp"
+    conn = duckdb.connect(config=config)
     # The row group size is an ATTACH option only, so the file is attached to an in-memory host. Detaching the
     # host's own database makes the warehouse the default of every cursor made from this connection.
     conn.execute(f"ATTACH ? AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(path)])

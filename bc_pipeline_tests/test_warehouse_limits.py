@@ -47,3 +47,19 @@ def test_the_extraction_and_the_loads_take_caps_of_their_own_from_the_warehouse(
     assert step_cap() == cap
     with open_warehouse(tmp_path / "w.duckdb", memory_cap=step_cap()) as conn:
         assert _settings(conn) == (reported, 2)
+
+
+def test_what_spills_goes_beside_the_warehouse_not_into_the_working_directory(tmp_path, monkeypatch):
+    working = tmp_path / "cwd"
+    working.mkdir()
+    monkeypatch.chdir(working)
+    path = tmp_path / "home" / "warehouse.duckdb"
+    conn = open_warehouse(path, memory_cap="64MB")
+    try:
+        conn.execute("CREATE TEMP TABLE wide AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(3000000)")
+        [(spilled,)] = conn.execute("SELECT sum(temporary_storage_bytes) FROM duckdb_memory()").fetchall()
+        assert spilled > 0
+        assert any((tmp_path / "home" / "warehouse.duckdb.tmp").iterdir())
+        assert list(working.iterdir()) == []
+    finally:
+        conn.close()
