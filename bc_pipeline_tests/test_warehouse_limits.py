@@ -1,6 +1,6 @@
 """The warehouse connection caps DuckDB's memory and threads; the cap can be raised, and a bad value is refused.
-The extraction runs under a share of the warehouse's cap, and the dotmailer loads under a lower cap of their own,
-never above the warehouse's."""
+The extraction and the SQL transforms run under a share of the warehouse's cap, and the dotmailer loads under a lower
+cap of their own, never above the warehouse's. What DuckDB spills goes beside the warehouse."""
 
 import pytest
 
@@ -34,12 +34,12 @@ def test_a_memory_cap_that_is_not_a_size_is_refused_by_name(tmp_path, monkeypatc
     # The loads: lower, but never above the warehouse's.
     (load_memory_limit, None, "128MB", "122.0 MiB"), (load_memory_limit, "2GB", "128MB", "122.0 MiB"),
     (load_memory_limit, "64MB", "64MB", "61.0 MiB"), (load_memory_limit, "100 MiB", "100 MiB", "100.0 MiB"),
-    # The extraction: a share of the warehouse's, which rises with it.
+    # The extraction and the transforms: a share of the warehouse's, which rises with it.
     (working_memory_limit, None, "160MB", "152.5 MiB"), (working_memory_limit, "1GB", "625MB", "596.0 MiB"),
     (working_memory_limit, "64MB", "40MB", "38.1 MiB"),
 ])
-def test_the_extraction_and_the_loads_take_caps_of_their_own_from_the_warehouse(tmp_path, monkeypatch, step_cap,
-                                                                                warehouse_cap, cap, reported):
+def test_the_steps_take_caps_of_their_own_from_the_warehouse(tmp_path, monkeypatch, step_cap, warehouse_cap, cap,
+                                                             reported):
     if warehouse_cap:
         monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, warehouse_cap)
     else:

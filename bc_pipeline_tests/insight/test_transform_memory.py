@@ -1,7 +1,8 @@
 """The transforms fit under the warehouse's memory cap. Orders are built in batches, since gathering every order's
 line items in one statement needs memory that a large store does not have under the cap. Contacts, orders and
 products are built from typed columns, since parsing each record's raw JSON again needs memory that large records
-do not leave."""
+do not leave. They run on one DuckDB thread, which needs far less than two, and a build that still does not fit says
+what to raise."""
 
 import json
 
