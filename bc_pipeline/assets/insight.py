@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from bc_pipeline.assets.preview import table_preview
+from bc_pipeline.assets.preview import markdown_table, table_preview
 from bc_pipeline.load.insight import (
     CATALOG_COLLECTION,
     ORDERS_COLLECTION,
@@ -34,15 +34,15 @@ def transform_order_insight(context: dg.AssetExecutionContext, warehouse: Wareho
         outbound = conn.execute("SELECT count(*) FROM dotmailer.outbound_orders").fetchone()[0]
         reasons = conn.execute(
             "SELECT reason, count(*) AS orders FROM dotmailer.rejected_orders GROUP BY reason ORDER BY 2 DESC"
-        ).df()
+        ).fetchall()
         preview = table_preview(conn, "dotmailer.outbound_orders")
-    rejected = int(reasons["orders"].sum()) if not reasons.empty else 0
+    rejected = sum(orders for _, orders in reasons)
     if rejected:
         context.log.warning(f"{rejected} orders not sent to Insight; see dotmailer.rejected_orders")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(outbound),
         "rejected": dg.MetadataValue.int(rejected),
-        "rejected_reasons": dg.MetadataValue.md(reasons.to_markdown(index=False) if rejected else "_none_"),
+        "rejected_reasons": dg.MetadataValue.md(markdown_table(["reason", "orders"], reasons) if rejected else "_none_"),
         "preview": dg.MetadataValue.md(preview),
     })
 

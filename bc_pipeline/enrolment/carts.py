@@ -13,7 +13,6 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import duckdb
-import pandas as pd
 
 from bc_pipeline import warehouse
 from bc_pipeline.bigcommerce.client import BigCommerceClient, RequestRejected
@@ -182,14 +181,10 @@ def collect_baskets(conn: duckdb.DuckDBPyConnection, inbox: Inbox | None, switch
     """Record baskets abandoned for an hour since switch-on: webhook carts and incomplete orders."""
     abandoned_before = now - ABANDONED_FOR
     carts = inbox.abandoned_carts(older_than=abandoned_before) if inbox is not None else []
-    inbox_carts = pd.DataFrame({"cart_id": pd.Series([c.cart_id for c in carts], dtype="string"),
-                                "abandoned_at": pd.Series([c.abandoned_at for c in carts],
-                                                          dtype="datetime64[us, UTC]")})
-    conn.register("inbox_carts", inbox_carts)
-    try:
+    inbox_carts = {"cart_id": ("VARCHAR", [c.cart_id for c in carts]),
+                   "abandoned_at": ("TIMESTAMPTZ", [c.abandoned_at for c in carts])}
+    with warehouse.lists_as_table(conn, "inbox_carts", inbox_carts):
         conn.execute(_WEBHOOK_CARTS, {"switched_on_at": switched_on_at, "now": now})
-    finally:
-        conn.unregister("inbox_carts")
     conn.execute(_INCOMPLETE_ORDERS, {"switched_on_at": switched_on_at, "abandoned_before": abandoned_before,
                                       "incomplete": INCOMPLETE, "now": now})
     conn.execute(_ORDER_INSIGHT, {"now": now})
@@ -251,14 +246,13 @@ def ensure_contacts(conn: duckdb.DuckDBPyConnection, client: DotmailerClient, se
     lists = [find_or_create_address_book(client, book).id] if book else []
     report = import_contacts(client, [{"email": email, "lists": lists} for email in missing],
                              merge_option="overwriteIfEmpty", poll_interval=poll_interval)
-    outcomes = pd.DataFrame({
-        "email_key": [r.email.strip().lower() for r in report.results],
-        "outcome": [r.outcome for r in report.results],
-        "contact_id": pd.array([r.contact_id for r in report.results], dtype="Int64"),
-        "reason": [r.reason or r.failure_code for r in report.results],
-    }, columns=["email_key", "outcome", "contact_id", "reason"])
-    conn.register("basket_contacts", outcomes)
-    try:
+    outcomes = {
+        "email_key": ("VARCHAR", [r.email.strip().lower() for r in report.results]),
+        "outcome": ("VARCHAR", [r.outcome for r in report.results]),
+        "contact_id": ("BIGINT", [r.contact_id for r in report.results]),
+        "reason": ("VARCHAR", [r.reason or r.failure_code for r in report.results]),
+    }
+    with warehouse.lists_as_table(conn, "basket_contacts", outcomes):
         conn.execute(
             """INSERT OR IGNORE INTO dotmailer.contact_ids
                SELECT email_key, contact_id, $now FROM basket_contacts
@@ -269,8 +263,6 @@ def ensure_contacts(conn: duckdb.DuckDBPyConnection, client: DotmailerClient, se
                FROM basket_contacts r
                WHERE b.status = 'ready' AND r.email_key = b.email_key AND r.outcome = 'failed'""",
             {"now": now})
-    finally:
-        conn.unregister("basket_contacts")
 
 
 def send_cart_insight(conn: duckdb.DuckDBPyConnection, client: DotmailerClient, now: datetime,
@@ -285,21 +277,18 @@ def send_cart_insight(conn: duckdb.DuckDBPyConnection, client: DotmailerClient, 
     records = [{"key": cart_id, "email": email, "json": json.loads(insight)} for cart_id, email, insight in ready]
     report = import_insight(client, CART_INSIGHT, records, scope="contact", collection_type="cartInsight",
                             poll_interval=poll_interval)
-    outcomes = pd.DataFrame({
-        "cart_id": [r.key for r in report.results],
-        "outcome": [r.outcome for r in report.results],
-        "reason": [r.reason for r in report.results],
-    }, columns=["cart_id", "outcome", "reason"])
-    conn.register("insight_outcomes", outcomes)
-    try:
+    outcomes = {
+        "cart_id": ("VARCHAR", [r.key for r in report.results]),
+        "outcome": ("VARCHAR", [r.outcome for r in report.results]),
+        "reason": ("VARCHAR", [r.reason for r in report.results]),
+    }
+    with warehouse.lists_as_table(conn, "insight_outcomes", outcomes):
         conn.execute(
             """UPDATE dotmailer.abandoned_baskets b
                SET status = CASE r.outcome WHEN 'imported' THEN 'insight_sent' ELSE 'insight_failed' END,
                    detail = r.reason, updated_at = $now
                FROM insight_outcomes r WHERE b.cart_id = r.cart_id AND r.outcome IN ('imported', 'failed')""",
             {"now": now})
-    finally:
-        conn.unregister("insight_outcomes")
 
 
 def _count(conn: duckdb.DuckDBPyConnection, condition: str) -> int:

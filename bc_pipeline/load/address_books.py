@@ -13,13 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import duckdb
-import pandas as pd
 
 from bc_pipeline.dotmailer.address_books import remove_contacts_from_book
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.contacts import ContactImportReport, import_contacts, resume_contact_import
 from bc_pipeline.transform.contacts import SUBSCRIBERS_BOOK
-from bc_pipeline.warehouse import transaction
+from bc_pipeline.warehouse import lists_as_table, transaction
 
 # Failures that sending the same data again cannot fix; they wait for the contact to change.
 PERMANENT_FAILURES = ("InvalidEmail", "GloballySuppressed", "SuppressedByDomain", "missingEmail", "tooLarge")
@@ -146,13 +145,12 @@ def _stage_pending(conn: duckdb.DuckDBPyConnection, book: str) -> int:
 def _pending_contacts(conn: duckdb.DuckDBPyConnection, book: str, book_id: int) -> Iterator[dict]:
     # A cursor of its own: the ledger writes in on_accepted go through `conn` meanwhile.
     reader = conn.cursor()
-    batches = reader.sql(
-        "SELECT email, data_fields FROM dotmailer.pending_contacts WHERE book = $book ORDER BY email_key",
-        params={"book": book},
-    ).to_arrow_reader(READ_BATCH)
+    reader.execute(
+        "SELECT email, data_fields FROM dotmailer.pending_contacts WHERE book = $book ORDER BY email_key", {"book": book}
+    )
     subscribed = {"status": "subscribed", "opt_in_type": "single"} if book == SUBSCRIBERS_BOOK else {}
-    for batch in batches:
-        for email, data_fields in zip(batch.column("email").to_pylist(), batch.column("data_fields").to_pylist()):
+    while batch := reader.fetchmany(READ_BATCH):
+        for email, data_fields in batch:
             yield {"email": email, "data_fields": json.loads(data_fields), "lists": [book_id], **subscribed}
 
 
@@ -173,18 +171,15 @@ def _record_accepted(conn: duckdb.DuckDBPyConnection, book: str, import_id: str,
 def _apply_report(conn: duckdb.DuckDBPyConnection, book: str, report: ContactImportReport, result: BookLoadResult):
     if not report.results:
         return
-    outcomes = pd.DataFrame(
-        {
-            "email": [r.email for r in report.results],
-            "outcome": [r.outcome for r in report.results],
-            "contact_id": pd.array([r.contact_id for r in report.results], dtype="Int64"),
-            "failure_code": [r.failure_code for r in report.results],
-            "reason": [r.reason for r in report.results],
-            "import_id": [r.import_id for r in report.results],
-        }
-    )
-    conn.register("import_report", outcomes)
-    with transaction(conn):
+    outcomes = {
+        "email": ("VARCHAR", [r.email for r in report.results]),
+        "outcome": ("VARCHAR", [r.outcome for r in report.results]),
+        "contact_id": ("BIGINT", [r.contact_id for r in report.results]),
+        "failure_code": ("VARCHAR", [r.failure_code for r in report.results]),
+        "reason": ("VARCHAR", [r.reason for r in report.results]),
+        "import_id": ("VARCHAR", [r.import_id for r in report.results]),
+    }
+    with lists_as_table(conn, "import_report", outcomes), transaction(conn):
         # The hash sent is the one recorded when dotmailer accepted the import, not today's.
         conn.execute(
             """CREATE OR REPLACE TEMP TABLE import_outcomes AS
@@ -218,7 +213,6 @@ def _apply_report(conn: duckdb.DuckDBPyConnection, book: str, report: ContactImp
             """UPDATE dotmailer.contact_imports SET finished_at = now(), status = 'finished'
                WHERE import_id IN (SELECT import_id FROM import_outcomes WHERE outcome <> 'pending')""",
         )
-    conn.unregister("import_report")
     result.import_ids.extend(sorted({r.import_id for r in report.results if r.import_id}))
     result.created += len(report.with_outcome("created"))
     result.updated += len(report.with_outcome("updated"))

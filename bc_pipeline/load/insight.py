@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import duckdb
-import pandas as pd
 
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.errors import DotmailerApiError, DotmailerAuthError, InsightNotEnabled
@@ -29,7 +28,7 @@ from bc_pipeline.dotmailer.insight import (
 )
 from bc_pipeline.ledger import ensure_ledger
 from bc_pipeline.load.insight_ledger import ensure_insight_ledger
-from bc_pipeline.warehouse import transaction
+from bc_pipeline.warehouse import lists_as_table, transaction
 
 CONTACT_MISSING = "ContactEmailDoesNotExist"
 
@@ -206,7 +205,6 @@ def _stage_pending(conn: duckdb.DuckDBPyConnection, collection: InsightCollectio
         """,
         {"collection": collection.name, "missing": CONTACT_MISSING, "permanent": list(PERMANENT_FAILURES)},
     )
-    # fetchall closes the result: a later `register` on this connection fails while one is open.
     [(pending,)] = conn.execute(
         "SELECT count(*) FROM dotmailer.pending_insight WHERE collection = ?", [collection.name]
     ).fetchall()
@@ -217,13 +215,12 @@ def _pending_records(conn: duckdb.DuckDBPyConnection, collection: InsightCollect
     # A cursor of its own: the ledger writes in on_accepted go through `conn` meanwhile. No ORDER BY: a sort would
     # hold every pending record (hundreds of MB for a large store's first load) where a scan streams them.
     reader = conn.cursor()
-    batches = reader.sql(
+    reader.execute(
         "SELECT key, contact_email, json FROM dotmailer.pending_insight WHERE collection = $collection",
-        params={"collection": collection.name},
-    ).to_arrow_reader(READ_BATCH)
-    for batch in batches:
-        columns = batch.to_pydict()
-        for key, email, record_json in zip(columns["key"], columns["contact_email"], columns["json"]):
+        {"collection": collection.name},
+    )
+    while batch := reader.fetchmany(READ_BATCH):
+        for key, email, record_json in batch:
             yield {"key": key, "email": email, "json": record_json}
 
 
@@ -262,17 +259,14 @@ def _apply_report(conn, collection: InsightCollection, report: InsightImportRepo
 
 
 def _apply_outcomes(conn, collection: InsightCollection, report: InsightImportReport) -> None:
-    outcomes = pd.DataFrame(
-        {
-            "key": [r.key for r in report.results],
-            "outcome": [r.outcome for r in report.results],
-            "reason": pd.array([r.reason for r in report.results], dtype="string"),
-            "detail": ["; ".join(r.details) for r in report.results],
-            "import_id": pd.array([r.import_id for r in report.results], dtype="string"),
-        }
-    )
-    conn.register("insight_report", outcomes)
-    with transaction(conn):
+    outcomes = {
+        "key": ("VARCHAR", [r.key for r in report.results]),
+        "outcome": ("VARCHAR", [r.outcome for r in report.results]),
+        "reason": ("VARCHAR", [r.reason for r in report.results]),
+        "detail": ("VARCHAR", ["; ".join(r.details) for r in report.results]),
+        "import_id": ("VARCHAR", [r.import_id for r in report.results]),
+    }
+    with lists_as_table(conn, "insight_report", outcomes), transaction(conn):
         # The hash sent is the one recorded when dotmailer accepted the import, not today's. Only records that never
         # reached an import (rejected before sending, or in a refused request) take theirs from the pending table:
         # joining it whole would build a hash table of every pending record for each import.
@@ -302,4 +296,3 @@ def _apply_outcomes(conn, collection: InsightCollection, report: InsightImportRe
                FROM insight_outcomes WHERE outcome = 'failed'""",
             [collection.name],
         )
-    conn.unregister("insight_report")

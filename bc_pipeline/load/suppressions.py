@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import duckdb
-import pandas as pd
 
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.suppressions import iterate_suppressed_since
 from bc_pipeline.transform.contacts import outbound_sql
-from bc_pipeline.warehouse import transaction
+from bc_pipeline.warehouse import lists_as_table, transaction
 
 # Re-read a day back: a suppression dated just before the last read may be listed only later.
 OVERLAP = timedelta(days=1)
@@ -22,24 +21,23 @@ OVERLAP = timedelta(days=1)
 
 def refresh_suppressions(conn: duckdb.DuckDBPyConnection, client: DotmailerClient, history_start: date) -> int:
     """Upsert every suppression since the newest one known (or since the history start); return how many came."""
-    # fetchall closes the result: DuckDB refuses to register a frame while a result is still open.
     [(newest,)] = conn.execute("SELECT max(date_removed) FROM dotmailer.suppressions").fetchall()
     since = newest - OVERLAP if newest else datetime.combine(history_start, datetime.min.time(), timezone.utc)
-    rows = [
-        (s.email.strip().lower(), s.email.strip(), s.date_removed, s.reason)
-        for s in iterate_suppressed_since(client, since)
-        if s.email.strip()
-    ]
-    if rows:
-        fresh = pd.DataFrame(rows, columns=["email_key", "email", "date_removed", "reason"])
-        conn.register("fresh_suppressions", fresh)
-        conn.execute(
-            """INSERT OR REPLACE INTO dotmailer.suppressions
-               SELECT email_key, arg_max(email, date_removed), max(date_removed), arg_max(reason, date_removed)
-               FROM fresh_suppressions GROUP BY email_key"""
-        )
-        conn.unregister("fresh_suppressions")
-    return len(rows)
+    suppressed = [s for s in iterate_suppressed_since(client, since) if s.email.strip()]
+    if suppressed:
+        fresh = {
+            "email_key": ("VARCHAR", [s.email.strip().lower() for s in suppressed]),
+            "email": ("VARCHAR", [s.email.strip() for s in suppressed]),
+            "date_removed": ("TIMESTAMPTZ", [s.date_removed for s in suppressed]),
+            "reason": ("VARCHAR", [s.reason for s in suppressed]),
+        }
+        with lists_as_table(conn, "fresh_suppressions", fresh):
+            conn.execute(
+                """INSERT OR REPLACE INTO dotmailer.suppressions
+                   SELECT email_key, arg_max(email, date_removed), max(date_removed), arg_max(reason, date_removed)
+                   FROM fresh_suppressions GROUP BY email_key"""
+            )
+    return len(suppressed)
 
 
 def withhold_suppressed(conn: duckdb.DuckDBPyConnection, mapping: dict[str, str], books: dict[str, bool]) -> int:
