@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
+import time
+
+import duckdb
 
 from bench.sandbox_control import REPO_ROOT
 
@@ -31,9 +35,49 @@ def _git_revision() -> str:
     return (result.stdout.strip() or "unknown") + (" + uncommitted changes" if dirty.strip() else "")
 
 
+# What the pipeline's CPU goes on, in miniature: parsing a page of order-like JSON in Python and in DuckDB. Runs on
+# different machines differ mostly in CPU speed, and the sync's wall at a quota no longer binding follows it.
+SPEED_CHECK_RECORDS = 250
+SPEED_CHECK_ROUNDS = 50
+
+
+def speed_check_page() -> str:
+    """A fixed page of 250 records of about 3 KB each, each with a dozen line items like an order's."""
+    records = [
+        {"id": n, "email": f"customer{n}@example.com", "total_inc_tax": f"{n * 1.5:.4f}",
+         "line_items": [{"id": n * 10 + i, "name": f"Product {i} of order {n}", "sku": f"SKU-{i:05d}",
+                         "quantity": i + 1, "price_inc_tax": f"{i * 2.25:.4f}", "options": ["size", "colour"] * 8}
+                        for i in range(12)]}
+        for n in range(SPEED_CHECK_RECORDS)
+    ]
+    return json.dumps(records)
+
+
+def speed_check() -> str:
+    """Seconds for 50 parses of the fixed page, the fastest of three tries: Python's json, then DuckDB's."""
+    page = speed_check_page()
+    conn = duckdb.connect(config={"threads": 1})
+
+    def fastest(parse) -> float:
+        tries = []
+        for _ in range(3):
+            started = time.perf_counter()
+            for _ in range(SPEED_CHECK_ROUNDS):
+                parse()
+            tries.append(time.perf_counter() - started)
+        return min(tries)
+
+    in_python = fastest(lambda: json.loads(page))
+    in_duckdb = fastest(lambda: conn.execute("SELECT len(json_extract(?, '$[*]'))", [page]).fetchall())
+    conn.close()
+    return (f"{SPEED_CHECK_ROUNDS} parses of a {len(page) / 2**20:.1f} MiB page: Python json {in_python:.2f} s, "
+            f"DuckDB {in_duckdb:.2f} s (lower is faster; compare runs by it)")
+
+
 def machine_facts() -> dict[str, str]:
     return {
         "CPU": f"{_cpu_model()}, {os.cpu_count()} cores (nproc)",
+        "CPU speed check": speed_check(),
         "RAM": f"{_ram_gib():.1f} GiB",
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),

@@ -25,6 +25,7 @@ def test_bench_writes_the_table_with_minimum_requests(tmp_path):
         assert heading in table
     assert "| 120 / 300 / 20 / 40 |" in table
     assert "nproc" in table
+    assert "| CPU speed check | 50 parses of a 0.8 MiB page: Python json " in table
 
     results = pickle.loads((tmp_path / "work" / "results.pickle").read_bytes())
     (size_run,) = results.size_runs
