@@ -387,7 +387,7 @@ def lists_as_table(conn: duckdb.DuckDBPyConnection, name: str,
     selected = ", ".join(
         f"unnest($c{index}::{sql_type}[]) AS {column}" for index, (column, (sql_type, _)) in enumerate(columns.items())
     )
-    values = {f"c{index}": list(column_values) for index, (_, column_values) in enumerate(columns.values())}
+    values = {f"c{index}": column_values for index, (_, column_values) in enumerate(columns.values())}
     run_sql(conn, f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {selected}", values)
     try:
         yield

@@ -2,7 +2,7 @@
 
 import duckdb
 
-from bc_pipeline.assets.preview import query_table, table_preview
+from bc_pipeline.assets.preview import markdown_table, table_preview
 
 
 def test_a_preview_leaves_out_the_raw_json_and_cuts_long_text():
@@ -24,7 +24,9 @@ def test_counts_by_reason_become_a_markdown_table():
     conn.execute("CREATE TABLE rejected (reason VARCHAR)")
     conn.execute("INSERT INTO rejected VALUES ('no email'), ('no email'), ('invalid email')")
 
-    table = query_table(conn, "SELECT reason, count(*) AS contacts FROM rejected GROUP BY reason ORDER BY 2 DESC")
+    reasons = conn.execute(
+        "SELECT reason, count(*) AS contacts FROM rejected GROUP BY reason ORDER BY 2 DESC").fetchall()
+    table = markdown_table(["reason", "contacts"], reasons)
 
     header, _, first, second = table.splitlines()
     assert [cell.strip() for cell in header.strip("|").split("|")] == ["reason", "contacts"]

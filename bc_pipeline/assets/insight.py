@@ -42,7 +42,8 @@ def transform_order_insight(context: dg.AssetExecutionContext, warehouse: Wareho
     return dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(outbound),
         "rejected": dg.MetadataValue.int(rejected),
-        "rejected_reasons": dg.MetadataValue.md(markdown_table(["reason", "orders"], reasons) if rejected else "_none_"),
+        "rejected_reasons": dg.MetadataValue.md(
+            markdown_table(["reason", "orders"], reasons) if rejected else "_none_"),
         "preview": dg.MetadataValue.md(preview),
     })
 

@@ -12,12 +12,6 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     return tabulate(rows, headers=columns, tablefmt="pipe")
 
 
-def query_table(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
-    """The whole result of `sql` as a markdown table: meant for a few rows, such as counts by reason."""
-    result = conn.execute(sql)
-    return markdown_table([column[0] for column in result.description], result.fetchall())
-
-
 def table_preview(conn: duckdb.DuckDBPyConnection, table: str, rows: int = 5, width: int = 40) -> str:
     result = conn.execute(f"SELECT * FROM {table} LIMIT {int(rows)}")
     columns = [column[0] for column in result.description]

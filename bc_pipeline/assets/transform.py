@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from bc_pipeline.assets.preview import query_table, table_preview
+from bc_pipeline.assets.preview import markdown_table, table_preview
 from bc_pipeline.resources import ConnectorSettingsResource, WarehouseResource
 from bc_pipeline.transform.contacts import CUSTOMERS_BOOK, SUBSCRIBERS_BOOK, VALID_EMAIL, build_contacts
 from bc_pipeline.warehouse import working_memory_limit
@@ -27,16 +27,17 @@ def transform_contacts(context: dg.AssetExecutionContext, warehouse: WarehouseRe
         contacts, rejected = conn.execute(
             "SELECT count(*), count(rejected_reason) FROM dotmailer.contacts").fetchone()
         per_book = dict(conn.execute("SELECT book, count(*) FROM dotmailer.outbound_contacts GROUP BY book").fetchall())
-        reasons = query_table(
-            conn, "SELECT reason, count(*) AS contacts FROM dotmailer.rejected_contacts GROUP BY reason ORDER BY 2 DESC"
-        )
+        reasons = conn.execute(
+            "SELECT reason, count(*) AS contacts FROM dotmailer.rejected_contacts GROUP BY reason ORDER BY 2 DESC"
+        ).fetchall()
         preview = table_preview(conn, "dotmailer.outbound_contacts")
     if rejected:
         context.log.warning(f"{rejected} contacts rejected; see dotmailer.rejected_contacts")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(contacts),
         "rejected": dg.MetadataValue.int(rejected),
-        "rejected_reasons": dg.MetadataValue.md(reasons if rejected else "_none_"),
+        "rejected_reasons": dg.MetadataValue.md(
+            markdown_table(["reason", "contacts"], reasons) if rejected else "_none_"),
         **{f"outbound_{book}": dg.MetadataValue.int(per_book.get(book, 0)) for book in books},
         "preview": dg.MetadataValue.md(preview),
     })
