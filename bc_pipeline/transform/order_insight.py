@@ -9,11 +9,10 @@ Dotdigital's order features read these records as they read its own. dotmailer f
 the first records it receives, so every field always has one JSON type: strings are "" rather than null,
 numbers 0, lists [].
 
-Both tables are kept up to date incrementally: building an order's record gathers its line items and reads each
-line's discounts from its raw JSON, so only orders whose record may have changed since the last build are built
-again. An order's record reads its own staged row and line items, the products of its lines, its contact's email
-and the store's name; which contact and email it has is recomputed for every order each time, since that reads typed
-columns only.
+Both tables are kept up to date incrementally: building an order's record gathers its line items, their discounts
+and their products, so only orders whose record may have changed since the last build are built again. An order's
+record reads its own staged row and line items, the products of its lines, its contact's email and the store's
+name; which contact and email it has is recomputed for every order each time, since that reads typed columns only.
 """
 
 from __future__ import annotations
@@ -111,7 +110,7 @@ line_items AS (
            ) ORDER BY l.id) AS products,
            -- The order itself only links to its coupons; the codes it used travel on the lines' discounts.
            list_sort(list_distinct(flatten(list(list_filter(
-               json_extract_string(l.raw, '$.applied_discounts[*].code'),
+               list_transform(l.applied_discounts, lambda discount: discount.code),
                lambda code: coalesce(code, '') <> ''))))) AS coupon_codes
     FROM bigcommerce.order_line_items l
     LEFT JOIN bigcommerce.products p ON p.id = l.product_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import duckdb
 
@@ -38,8 +39,11 @@ def test_open_warehouse_is_idempotent_and_creates_the_contract(tmp_path):
     products = _columns(conn, "products")
     assert products["categories"] == "INTEGER[]" and products["is_visible"] == "BOOLEAN"
     assert products["custom_url"] == "VARCHAR" and products["sale_price"] == "DECIMAL(18,4)"
-    for table in tables - {"sync_state"}:
+    for table in tables - {"sync_state", "customer_addresses", "order_line_items"}:
         assert {"raw", "staged_at"} <= set(_columns(conn, table))
+    # Children are read out of their parent's raw JSON; a copy of their own would only be written twice.
+    for table in ("customer_addresses", "order_line_items"):
+        assert "staged_at" in _columns(conn, table) and "raw" not in _columns(conn, table)
     assert {"stream", "watermark", "window_start", "window_end", "resume_after", "last_run_started",
             "last_run_finished", "rows_last_run"} <= set(_columns(conn, "sync_state"))
     conn.close()
@@ -61,6 +65,35 @@ def test_an_older_file_gains_new_columns_filled_from_raw_and_keeps_its_rows(tmp_
     assert "is_visible" in _columns(conn, "products")
     assert run_sql(conn, "SELECT id, name, is_visible, categories, custom_url FROM bigcommerce.products ORDER BY id") == [
         (1, "old", True, [3, 5], "/old/"), (2, "bare", None, [], None)]
+    conn.close()
+
+
+def test_an_older_file_drops_its_childrens_raw_json_and_fills_their_new_columns_from_the_parents(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    conn = open_warehouse(path)
+    _stage_orders(conn, [_order(1, "Mon, 01 Jan 2024 10:00:00 +0000", 10, [11, 12])])
+    order = _order(2, "Mon, 01 Jan 2024 10:00:00 +0000", 10, [21])
+    order["consignments"]["shipping"][0]["line_items"][0]["applied_discounts"] = [
+        {"id": "coupon", "amount": "1.5000", "name": "Spring", "code": "SPRING10", "target": "order"}]
+    _stage_orders(conn, [order])
+    # As a release before children stopped keeping their own raw JSON left the file.
+    run_sql(conn, "ALTER TABLE bigcommerce.order_line_items DROP COLUMN applied_discounts")
+    run_sql(conn, "ALTER TABLE bigcommerce.order_line_items ADD COLUMN raw JSON")
+    run_sql(conn, "UPDATE bigcommerce.order_line_items SET raw = '{}'")
+    run_sql(conn, "ALTER TABLE bigcommerce.customer_addresses ADD COLUMN raw JSON")
+    conn.close()
+
+    conn = open_warehouse(path)
+
+    assert "raw" not in _columns(conn, "order_line_items") and "raw" not in _columns(conn, "customer_addresses")
+    lines = run_sql(conn, "SELECT order_id, id, price_ex_tax, applied_discounts FROM bigcommerce.order_line_items "
+                          "ORDER BY ALL")
+    assert [(order_id, line_id, float(price)) for order_id, line_id, price, _ in lines] == [
+        (1, 11, 1.25), (1, 12, 1.25), (2, 21, 1.25)]
+    assert [discounts for *_, discounts in lines] == [None, None, [
+        {"id": "coupon", "amount": Decimal("1.5000"), "name": "Spring", "code": "SPRING10", "target": "order"}]]
+    _stage_orders(conn, [_order(3, "Mon, 01 Jan 2024 10:00:00 +0000", 10, [31])])
+    assert run_sql(conn, "SELECT count(*) FROM bigcommerce.order_line_items WHERE order_id = 3") == [(1,)]
     conn.close()
 
 

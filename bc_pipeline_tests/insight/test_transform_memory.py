@@ -115,9 +115,9 @@ SELECT i, 'customer' || i || '@example.com', 'First ' || i, 'Last ' || i, 'Compa
        TIMESTAMPTZ '2024-01-01' + to_seconds(i), TIMESTAMPTZ '2025-01-01' + to_seconds(i), '{}', now()
 FROM range(1, 100001) t(i);
 INSERT INTO bigcommerce.customer_addresses (customer_id, id, first_name, last_name, address1, city, postal_code,
-    country, country_code, raw, staged_at)
+    country, country_code, staged_at)
 SELECT i, i, 'First ' || i, 'Last ' || i, i || ' High Street', 'Leeds', 'LS1 ' || i % 9 || 'AB', 'United Kingdom', 'GB',
-       '{}', now()
+       now()
 FROM range(1, 100001) t(i);
 INSERT INTO bigcommerce.subscribers (id, email, first_name, last_name, marketing_newsletter, date_modified, raw,
     staged_at)
