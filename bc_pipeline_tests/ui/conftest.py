@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bc_pipeline.env_file import read_env_file
 from bc_pipeline_tests.ports import free_port
@@ -34,6 +34,11 @@ SMALL_STORE = ["--customers", "30", "--orders", "60", "--products", "10", "--sub
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Assertions wait as long as actions do. Playwright's 5 s default for assertions was too short in CI: on a loaded
+# 2-core machine the browser took longer than that to lay out the asset graph.
+UI_TIMEOUT_MS = 30_000
+expect.set_options(timeout=UI_TIMEOUT_MS)
 
 
 def ui_connector_yaml() -> str:
@@ -211,7 +216,7 @@ def open_page(browser: Browser, base_url: str, local_storage: dict | None = None
     stored = {key: json.dumps(value) for key, value in {**FIRST_VISIT_DIALOG_SEEN, **(local_storage or {})}.items()}
     context.add_init_script(
         f"for (const [key, value] of Object.entries({json.dumps(stored)})) localStorage.setItem(key, value);")
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(UI_TIMEOUT_MS)
     return context.new_page()
 
 
