@@ -133,7 +133,7 @@ def test_the_newest_version_wins_and_replaces_the_children(tmp_path):
     _stage_orders(conn, [_order(1, "Mon, 01 Jan 2024 10:00:00 +0000", 1, [11, 12, 13])])
 
     _stage_orders(conn, [_order(1, "Mon, 01 Jan 2024 11:00:00 +0000", 10, [11, 14])])
-    _stage_orders(conn, [_order(1, "Mon, 01 Jan 2024 10:30:00 +0000", 5, [99])])  # a stale re-read
+    assert _stage_orders(conn, [_order(1, "Mon, 01 Jan 2024 10:30:00 +0000", 5, [99])]) == 0  # a stale re-read
 
     assert run_sql(conn, "SELECT status_id FROM bigcommerce.orders") == [(10,)]
     assert run_sql(conn, "SELECT id FROM bigcommerce.order_line_items ORDER BY id") == [(11,), (14,)]
