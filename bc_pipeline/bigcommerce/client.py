@@ -13,12 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from bc_pipeline.bigcommerce.lazy_json import check_json
 from bc_pipeline.bigcommerce.pacing import RatePacer
 from bc_pipeline.connection_marker import ensure_connected
 from bc_pipeline.loopback import is_loopback
@@ -71,12 +73,17 @@ class RetriesExhausted(BigCommerceError):
 class ApiResponse:
     status: int
     text: str
-    body: Any
     attempts: int
     rate_limited: int
     # The store's clock when it answered (the `Date` header, whole seconds) and how long the answer took.
     date: datetime | None = None
     elapsed_s: float = 0.0
+
+    @cached_property
+    def body(self) -> Any:
+        """The body as Python objects, built when first asked for: a list page's few values are read with
+        `lazy_json.read_json` instead."""
+        return json.loads(self.text) if self.text else None
 
     @property
     def is_empty(self) -> bool:
@@ -208,12 +215,12 @@ class BigCommerceClient:
                 elif response.status_code >= 400:
                     raise self._rejection(path, params or {}, response)
                 elif response.status_code == 204 or not response.content:
-                    return ApiResponse(response.status_code, "", None, attempts, rate_limited, *_timing(response))
+                    return ApiResponse(response.status_code, "", attempts, rate_limited, *_timing(response))
                 else:
                     try:
                         text = response.content.decode("utf-8")
-                        return ApiResponse(response.status_code, text, json.loads(text), attempts, rate_limited,
-                                           *_timing(response))
+                        check_json(response.content)
+                        return ApiResponse(response.status_code, text, attempts, rate_limited, *_timing(response))
                     except ValueError:
                         last_failure = "a malformed JSON body"
             failures += 1

@@ -19,11 +19,8 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 
-from bc_pipeline.bigcommerce.client import (
-    ApiResponse,
-    BigCommerceClient,
-    BigCommerceError,
-)
+from bc_pipeline.bigcommerce import lazy_json
+from bc_pipeline.bigcommerce.client import BigCommerceClient, BigCommerceError
 from bc_pipeline.bigcommerce.streams import DateFormat, Paging, StreamSpec
 
 ONE_SECOND = timedelta(seconds=1)
@@ -99,11 +96,26 @@ class Listed:
 
 def list_request(client: BigCommerceClient, spec: StreamSpec, params: dict[str, Any], limit: int) -> Listed:
     response = client.get(spec.path, params)
-    ids = [int(record[spec.primary_key]) for record in _records(spec, response)]
-    meta = response.body.get("meta") if isinstance(response.body, dict) else None
-    cursor = (meta or {}).get("cursor_pagination") or {}
-    return Listed(response.text, ids, len(ids) >= _page_size_served(response, limit), response.attempts,
-                  response.rate_limited, response.date, response.elapsed_s, cursor.get("end_cursor") or None)
+    ids, served, end_cursor = (
+        lazy_json.read_json(response.text, lambda document: _list_facts(spec, document, limit))
+        if response.text else ([], limit, None)
+    )
+    return Listed(response.text, ids, len(ids) >= served, response.attempts, response.rate_limited, response.date,
+                  response.elapsed_s, end_cursor)
+
+
+def _list_facts(spec: StreamSpec, document: Any, requested: int) -> tuple[list[int], int, str | None]:
+    """A list page's record ids, the page size the server applied and its v3 cursor (None without one)."""
+    envelope = document if isinstance(document, lazy_json.Object) else None
+    records = envelope.get("data") if spec.api_version == "v3" and envelope is not None else document
+    if not isinstance(records, lazy_json.Array):
+        raise UnexpectedResponse(f"GET {spec.path} returned a body without a list of records")
+    ids = [int(record[spec.primary_key]) for record in records]
+    meta = (envelope.get("meta") if envelope is not None else None) or {}
+    # v3 reports the page size it applied; a server that caps below our limit must not end the scan early.
+    per_page = (meta.get("pagination") or {}).get("per_page")
+    served = per_page if isinstance(per_page, int) and 0 < per_page < requested else requested
+    return ids, served, (meta.get("cursor_pagination") or {}).get("end_cursor") or None
 
 
 @dataclass(frozen=True)
@@ -152,24 +164,6 @@ def single_object_page(client: BigCommerceClient, spec: StreamSpec) -> Page:
         raise UnexpectedResponse(f"GET {spec.path} did not return one JSON object")
     # Staged like a one-record v2 list.
     return Page(f"[{response.text}]", None, True, response.attempts, response.rate_limited)
-
-
-def _records(spec: StreamSpec, response: ApiResponse) -> list[dict[str, Any]]:
-    if response.body is None:
-        return []
-    records = response.body.get("data") if spec.api_version == "v3" and isinstance(response.body, dict) else response.body
-    if not isinstance(records, list):
-        raise UnexpectedResponse(f"GET {spec.path} returned a body without a list of records")
-    return records
-
-
-def _page_size_served(response: ApiResponse, requested: int) -> int:
-    """v3 reports the page size it applied; a server that caps below our limit must not end the scan early."""
-    if isinstance(response.body, dict):
-        per_page = (response.body.get("meta") or {}).get("pagination", {}).get("per_page")
-        if isinstance(per_page, int) and 0 < per_page < requested:
-            return per_page
-    return requested
 
 
 def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:
