@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from bc_pipeline.bigcommerce.lazy_json import check_json
+from bc_pipeline.bigcommerce.lazy_json import NotJson, read_json
 from bc_pipeline.bigcommerce.pacing import RatePacer
 from bc_pipeline.connection_marker import ensure_connected
 from bc_pipeline.loopback import is_loopback
@@ -78,11 +78,13 @@ class ApiResponse:
     # The store's clock when it answered (the `Date` header, whole seconds) and how long the answer took.
     date: datetime | None = None
     elapsed_s: float = 0.0
+    # What the `read` given to `get` took from the body (None without one, or for an empty body).
+    values: Any = None
 
     @cached_property
     def body(self) -> Any:
-        """The body as Python objects, built when first asked for: a list page's few values are read with
-        `lazy_json.read_json` instead."""
+        """The body as Python objects, built when first asked for: a list page's few values come from `get`'s
+        `read` instead."""
         return json.loads(self.text) if self.text else None
 
     @property
@@ -115,6 +117,10 @@ def _timing(response: requests.Response) -> tuple[datetime | None, float]:
     if date is not None and date.tzinfo is None:
         date = date.replace(tzinfo=timezone.utc)
     return date, response.elapsed.total_seconds()
+
+
+def _nothing(document: Any) -> None:
+    return None
 
 
 def _error_detail(response: requests.Response) -> str:
@@ -182,8 +188,11 @@ class BigCommerceClient:
     def __repr__(self) -> str:
         return f"BigCommerceClient({self._base_url!r})"
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> ApiResponse:
-        """GET `path` (e.g. "/v2/orders"); a 204 comes back as an empty response, not an error."""
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *,
+            read: Callable[[Any], Any] | None = None) -> ApiResponse:
+        """GET `path` (e.g. "/v2/orders"); a 204 comes back as an empty response, not an error. `read` is given the
+        body's parsed document (see `lazy_json.read_json`) and what it returns is the response's `values`: the
+        parse that checks the body serves it too."""
         if params and int(params.get("limit", 0)) > MAX_PAGE_SIZE:
             raise ValueError(f"limit {params['limit']} exceeds BigCommerce's maximum page size of {MAX_PAGE_SIZE}")
         failures = 0
@@ -219,9 +228,10 @@ class BigCommerceClient:
                 else:
                     try:
                         text = response.content.decode("utf-8")
-                        check_json(response.content)
-                        return ApiResponse(response.status_code, text, attempts, rate_limited, *_timing(response))
-                    except ValueError:
+                        values = read_json(response.content, read or _nothing)
+                        return ApiResponse(response.status_code, text, attempts, rate_limited, *_timing(response),
+                                           values)
+                    except (UnicodeDecodeError, NotJson):
                         last_failure = "a malformed JSON body"
             failures += 1
             if failures >= self._max_attempts:

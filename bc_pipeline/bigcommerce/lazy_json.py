@@ -25,20 +25,22 @@ Object = simdjson.Object
 Array = simdjson.Array
 
 
+class NotJson(ValueError):
+    """A body that does not parse as JSON."""
+
+
 def read_json(body: str | bytes, reading: Callable[[Any], T]) -> T:
     """What `reading` takes from the JSON `body`, given the parsed document (an Object, an Array or a plain
     value). `reading` returns Python values only, nothing of the document, which lives only while it runs.
-    Raises ValueError if `body` is not JSON."""
+    Raises NotJson if `body` is not JSON; what `reading` raises goes to the caller as it is."""
     with _PARSER_LOCK:
         try:
-            document = _PARSER.parse(body)
-        except RuntimeError:
-            # A document of an earlier call is still referenced (an exception's traceback can hold one), and a
-            # parser cannot parse again while it is.
-            document = simdjson.Parser().parse(body)
+            try:
+                document = _PARSER.parse(body)
+            except RuntimeError:
+                # A document of an earlier call is still referenced (an exception's traceback can hold one), and a
+                # parser cannot parse again while it is.
+                document = simdjson.Parser().parse(body)
+        except ValueError as error:
+            raise NotJson(str(error)) from error
         return reading(document)
-
-
-def check_json(body: str | bytes) -> None:
-    """Raise ValueError unless `body` is JSON."""
-    read_json(body, lambda document: None)

@@ -95,11 +95,8 @@ class Listed:
 
 
 def list_request(client: BigCommerceClient, spec: StreamSpec, params: dict[str, Any], limit: int) -> Listed:
-    response = client.get(spec.path, params)
-    ids, served, end_cursor = (
-        lazy_json.read_json(response.text, lambda document: _list_facts(spec, document, limit))
-        if response.text else ([], limit, None)
-    )
+    response = client.get(spec.path, params, read=lambda document: _list_facts(spec, document, limit))
+    ids, served, end_cursor = response.values if response.text else ([], limit, None)
     return Listed(response.text, ids, len(ids) >= served, response.attempts, response.rate_limited, response.date,
                   response.elapsed_s, end_cursor)
 

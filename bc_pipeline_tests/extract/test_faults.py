@@ -113,8 +113,8 @@ class FailingAfterFirstPage(BigCommerceClient):
         super().__init__(*args, **kwargs)
         self._sandbox = sandbox
 
-    def get(self, path, params=None):
-        response = super().get(path, params)
+    def get(self, path, params=None, **kwargs):
+        response = super().get(path, params, **kwargs)
         self._sandbox.set_fault("http_503", rate=1.0)
         return response
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bc_pipeline.bigcommerce.lazy_json import read_json
+from bc_pipeline.bigcommerce.lazy_json import NotJson, read_json
 from bc_pipeline.bigcommerce.paging import UnexpectedResponse, _list_facts
 from bc_pipeline.bigcommerce.streams import STREAMS
 
@@ -36,9 +36,13 @@ def test_a_body_without_a_list_of_records_is_named_as_such(body):
         facts("customers", body)
 
 
-def test_a_truncated_body_is_not_json():
-    with pytest.raises(ValueError):
+def test_a_truncated_body_is_not_json_but_a_bad_value_in_a_good_body_is_the_reading_s_own_error():
+    with pytest.raises(NotJson):
         read_json('[{"id": 1}, {"id":', len)
+    # The client retries a body that is not JSON; an id that is not a number is not a transient fault.
+    with pytest.raises(ValueError) as raised:
+        facts("orders", [{"id": "abc"}])
+    assert not isinstance(raised.value, NotJson)
 
 
 def test_the_shared_parser_reads_again_while_an_earlier_document_is_still_held():

@@ -145,10 +145,10 @@ class RecordingClient(BigCommerceClient):
         self.sent: list[dict] = []
         self._lock = threading.Lock()
 
-    def get(self, path, params=None):
+    def get(self, path, params=None, **kwargs):
         with self._lock:
             self.sent.append({"path": path, **(params or {})})
-        return super().get(path, params)
+        return super().get(path, params, **kwargs)
 
 
 # How each keyset stream's two directions show in its queries: the stream, its path, the sort parameter and the
