@@ -16,6 +16,7 @@ import duckdb
 
 from bc_pipeline import warehouse
 from bc_pipeline.bigcommerce.client import BigCommerceClient, RequestRejected
+from bc_pipeline.bigcommerce.paging import list_request
 from bc_pipeline.bigcommerce.streams import ORDERS
 from bc_pipeline.dotmailer.address_books import find_or_create_address_book
 from bc_pipeline.dotmailer.client import DotmailerClient
@@ -166,14 +167,14 @@ def stage_incomplete_orders(conn: duckdb.DuckDBPyConnection, bigcommerce: BigCom
               "min_date_created": since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "min_id": 1}
     cursor = conn.cursor()
     while True:
-        response = bigcommerce.get(ORDERS.path, params)
-        if response.is_empty:
+        listed = list_request(bigcommerce, ORDERS, params, PAGE_SIZE)
+        if not listed.ids:
             return
         with warehouse.transaction(cursor):
-            warehouse.stage_page(cursor, ORDERS.table, ORDERS.child_tables, response.text, ORDERS.records_path)
-        if len(response.body) < PAGE_SIZE:
+            warehouse.stage_page(cursor, ORDERS.table, ORDERS.child_tables, listed.text, ORDERS.records_path)
+        if not listed.full:
             return
-        params["min_id"] = max(int(order["id"]) for order in response.body) + 1
+        params["min_id"] = max(listed.ids) + 1
 
 
 def collect_baskets(conn: duckdb.DuckDBPyConnection, inbox: Inbox | None, switched_on_at: datetime,
