@@ -51,8 +51,11 @@ SELECT
     CASE
         WHEN coalesce(o.email_key, '') = '' THEN 'order has no contact email'
         WHEN r.email_key IS NOT NULL THEN 'contact email rejected: ' || r.reason
-        -- An order can carry an email no contact row checked (a deleted customer's, falling back to billing).
+        -- Only a deleted customer's order falls back to a billing email that no contact has (a guest's order makes
+        -- its buyer a contact), so no contact row checked it; and dotmailer refuses Insight data for an email it
+        -- holds no contact for.
         WHEN NOT regexp_full_match(coalesce(k.email, o.order_email), '$valid_email$') THEN 'email is not a valid address'
+        WHEN k.email_key IS NULL THEN 'its customer account was deleted and no contact has its billing email'
     END AS rejected_reason
 FROM orders o
 LEFT JOIN dotmailer.contacts k ON k.email_key = o.email_key

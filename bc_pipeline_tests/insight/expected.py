@@ -10,7 +10,7 @@ from decimal import Decimal
 from email.utils import parsedate_to_datetime
 
 from bc_pipeline.sandbox.bigcommerce import objects
-from bc_pipeline_tests.pipeline.expected import INCOMPLETE, PLAUSIBLE_EMAIL, key
+from bc_pipeline_tests.pipeline.expected import INCOMPLETE, PLAUSIBLE_EMAIL, key, store_contacts
 
 
 def _iso(moment: datetime) -> str:
@@ -47,6 +47,7 @@ def _shipping_address(bigcommerce, order_id: int) -> dict:
 def orders_collection(bigcommerce, rejected_email_keys: set[str]) -> dict[str, dict]:
     """key -> {"email_key", "json"} for every completed, unarchived order of a contact dotmailer accepts."""
     customers = {c["id"]: c for c in bigcommerce.export("customers")}
+    contacts = store_contacts(bigcommerce)
     categories = {p["id"]: p["categories"] for p in bigcommerce.export("products")}
     expected = {}
     for order in bigcommerce.export("orders"):
@@ -54,8 +55,8 @@ def orders_collection(bigcommerce, rejected_email_keys: set[str]) -> dict[str, d
             continue
         customer = customers.get(order["customer_id"]) if order["customer_id"] else None
         email = (customer["email"] if customer else order["billing_address"].get("email")) or ""
-        # An order whose email no contact could have (a deleted customer's falling back to billing) is rejected.
-        if not PLAUSIBLE_EMAIL.fullmatch(key(email)) or key(email) in rejected_email_keys:
+        # An order whose email no contact has (a deleted customer's falling back to billing) is rejected.
+        if key(email) not in contacts or not PLAUSIBLE_EMAIL.fullmatch(key(email)) or key(email) in rejected_email_keys:
             continue
         lines = sorted(order["line_items"], key=lambda line: line["id"])
         coupons = sorted({d["code"] for line in lines for d in line["applied_discounts"] if d.get("code")})

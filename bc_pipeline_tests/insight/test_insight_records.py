@@ -50,6 +50,8 @@ SKIPPED_ORDERS = [
     _order(5, "not-an-email"),
     _order(6, ""),
     _order(7, "g@example.com"),
+    # Its customer's account was deleted: the billing email is no contact's.
+    _order(9, "h@example.com", customer_id=42),
 ]
 STORE = {"id": "1001", "name": "Shop", "secure_url": "https://shop.example/"}
 PRODUCTS = [
@@ -109,7 +111,8 @@ def test_orders_keep_one_type_per_field_and_skip_what_must_not_travel(tmp_path):
     bob = conn.execute("SELECT email FROM dotmailer.outbound_orders WHERE key = '2'").fetchone()[0]
     assert bob == "Bob@Example.com"
     rejected = dict(conn.execute("SELECT key, reason FROM dotmailer.rejected_orders").fetchall())
-    assert rejected == {"5": "contact email rejected: email is not a valid address", "6": "order has no contact email"}
+    assert rejected == {"5": "contact email rejected: email is not a valid address", "6": "order has no contact email",
+                        "9": "its customer account was deleted and no contact has its billing email"}
 
 
 def test_catalog_holds_visible_products_with_one_type_per_field(tmp_path):
