@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -504,7 +504,7 @@ def duckdb_memory_limit(conn: duckdb.DuckDBPyConnection) -> str:
     return run_sql(conn, "SELECT current_setting('memory_limit')")[0][0]
 
 
-def _slice_chars(limit: str) -> int:
+def parse_chars(limit: str) -> int:
     """How much JSON, in characters, DuckDB is given to parse at once under the memory limit `limit`."""
     return int(_size_bytes(limit)) // STAGING_SLICE_FRACTION
 
@@ -554,7 +554,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         if added:
             # A range at a time, as pages are staged: parsing every row's JSON at once needs memory large records
             # do not leave under the cap.
-            chars = _slice_chars(duckdb_memory_limit(conn))
+            chars = parse_chars(duckdb_memory_limit(conn))
             for low, high in run_sql(conn, table.raw_ranges(), {"chars": chars}):
                 run_sql(conn, table.fill_from_raw(added), {"low": low, "high": high})
         if table.parent and (table.name, "raw") in existing:
@@ -567,43 +567,47 @@ class RecordsTooLarge(Exception):
     """Records whose JSON DuckDB cannot parse under its memory limit."""
 
 
-def stage_page(
+def stage_pages(
     cur: duckdb.DuckDBPyConnection,
     table: StagingTable,
     children: tuple[StagingTable, ...],
-    page_json: str,
+    pages: Sequence[str],
     records_path: str,
     *,
     memory_limit: str | None = None,
 ) -> int:
-    """Upsert one page of records (the response body as received) into `table` and its children.
+    """Upsert pages of records (response bodies as received) into `table` and its children.
 
     Runs inside the caller's transaction. Per id the newest `date_modified` wins: a record older than
     the stored one is ignored, together with its children; an equal or newer one replaces the stored
-    row and all its children. Returns how many records of the page were staged.
+    row and all its children. Returns how many records were staged (a record on two of the pages counts once).
 
-    A page too large to parse under DuckDB's memory limit is staged in slices of its records; a record that
-    does not fit even alone raises RecordsTooLarge naming it (the caller's transaction then stages nothing).
-    A caller staging many pages passes `memory_limit` (as `duckdb_memory_limit` reports it) to spare a query each.
+    Pages whose JSON together fits what DuckDB parses at once under its memory limit (`parse_chars`) are staged
+    in one statement per step; otherwise one at a time, and a page too large alone in slices of its records. A
+    record that does not fit even alone raises RecordsTooLarge naming it (the caller's transaction then stages
+    nothing). A caller staging many pages passes `memory_limit` (as `duckdb_memory_limit` reports it) to spare a
+    query each.
     """
     limit = memory_limit or duckdb_memory_limit(cur)
-    max_chars = _slice_chars(limit)
-    if len(page_json) <= max_chars:
-        return _stage_records(cur, table, children, page_json, records_path, limit, ids=None)
+    max_chars = parse_chars(limit)
+    if sum(map(len, pages)) <= max_chars:
+        return _stage_records(cur, table, children, pages, records_path, limit, ids=None)
+    if len(pages) > 1:
+        return sum(stage_pages(cur, table, children, [page], records_path, memory_limit=limit) for page in pages)
     return sum(
-        _stage_records(cur, table, children, piece.text, "$[*]", limit, ids=piece.ids)
-        for piece in record_slices(page_json, records_path, max_chars)
+        _stage_records(cur, table, children, [piece.text], "$[*]", limit, ids=piece.ids)
+        for piece in record_slices(pages[0], records_path, max_chars)
     )
 
 
-def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...], records_json: str,
+def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...], texts: Sequence[str],
                    records_path: str, limit: str, *, ids: tuple | None) -> int:
     try:
-        return _upsert_records(cur, table, children, records_json, records_path)
+        return _upsert_records(cur, table, children, texts, records_path)
     except duckdb.OutOfMemoryException as error:
-        size = f"{len(records_json) / 2**20:.1f} MiB of JSON"
+        size = f"{sum(map(len, texts)) / 2**20:.1f} MiB of JSON"
         if not ids:
-            which = f"a page of {size}"
+            which = f"a page of {size}" if len(texts) == 1 else f"{len(texts)} pages of {size}"
         elif len(ids) == 1:
             which = f"the record with id {ids[0]} ({size})"
         else:
@@ -615,15 +619,19 @@ def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...],
         ) from error
 
 
-def _upsert_records(cur, table: StagingTable, children: tuple[StagingTable, ...], records_json: str,
+def _upsert_records(cur, table: StagingTable, children: tuple[StagingTable, ...], texts: Sequence[str],
                     records_path: str) -> int:
     key = ", ".join(table.key)
     versioned = any(c.name == "date_modified" for c in table.columns)
     newest_first = "date_modified DESC NULLS LAST" if versioned else "1"
-    # The page goes from the body to typed rows in one statement: json_extract parses (and so checks) the body
+    # The pages go from their bodies to typed rows in one statement: json_extract parses (and so checks) the bodies
     # once, where a JSON cast first and a table of its records after cost another parse and a copy of the page.
+    # Several pages travel as one JSON array of them: a list parameter cost DuckDB more copies than the statement
+    # saved.
+    if len(texts) > 1:
+        texts, records_path = ["[" + ",".join(texts) + "]"], "$[*]" + records_path.removeprefix("$")
     records = f"(SELECT unnest(json_extract(?, '{records_path}')) AS raw)"
-    run_sql(cur, f"CREATE OR REPLACE TEMP TABLE page_rows AS {table.projection(records)}", [records_json])
+    run_sql(cur, f"CREATE OR REPLACE TEMP TABLE page_rows AS {table.projection(records)}", texts)
     staged, distinct = run_sql(cur, f"SELECT count(*), count(DISTINCT ({key})) FROM page_rows")[0]
     if distinct < staged:
         # A record listed twice is staged once, in its newest version. Numbering rows costs a tenth of a page's

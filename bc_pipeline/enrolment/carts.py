@@ -171,7 +171,7 @@ def stage_incomplete_orders(conn: duckdb.DuckDBPyConnection, bigcommerce: BigCom
         if not listed.ids:
             return
         with warehouse.transaction(cursor):
-            warehouse.stage_page(cursor, ORDERS.table, ORDERS.child_tables, listed.text, ORDERS.records_path)
+            warehouse.stage_pages(cursor, ORDERS.table, ORDERS.child_tables, [listed.text], ORDERS.records_path)
         if not listed.full:
             return
         params["min_id"] = max(listed.ids) + 1

@@ -58,10 +58,11 @@ def _kill_after_requests(process: subprocess.Popen, sandbox, requests: int, time
     return True
 
 
-@pytest.mark.parametrize("kill_after", [2, 5, 9])
+@pytest.mark.parametrize("kill_after", [5, 7, 12])
 def test_a_killed_extraction_is_completed_by_the_next_run(bc_store, tmp_path, kill_after):
     # Latency stretches each request, so the kill lands at varied points: mid-request, mid-commit, between pages.
-    store = bc_store(latency_ms=40, customers=300, subscribers=320, orders=600, products=260)
+    # Customers take five requests, and their first four pages are committed together before the fifth is sent.
+    store = bc_store(latency_ms=40, customers=1100, subscribers=320, orders=600, products=260)
     warehouse_path = tmp_path / "warehouse.duckdb"
     api_url = store.api_url
     store.settle()

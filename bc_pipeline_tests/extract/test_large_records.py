@@ -45,6 +45,28 @@ def test_a_record_too_large_even_alone_stops_its_stream_naming_it_and_keeps_the_
     assert_matches_store(store, warehouse, streams=("customers", "orders"))
 
 
+def test_pages_staged_together_keep_the_ones_before_a_record_too_large_to_stage(bc_store, warehouse):
+    store = bc_store(customers=300, orders=0, products=5)
+    store.sandbox.load({"customers": [{"id": 260, "email": "big@example.org", "notes": "n" * 8 * MIB}]})
+    warehouse.execute("SET memory_limit = '64MB'")
+
+    # The first page waits for the second to be staged with it; together they cannot be.
+    with pytest.raises(ExceptionGroup) as failure:
+        extract_large(store, warehouse, ("customers",))
+
+    [error] = failure.value.exceptions
+    assert "the record with id 260 (8.0 MiB of JSON) could not be staged into bigcommerce.customers" in str(error)
+    assert sorted(staged(warehouse, "customers")) == list(range(1, 251))
+    [(resume_after,)] = warehouse.execute(
+        "SELECT resume_after FROM bigcommerce.sync_state WHERE stream = 'customers'").fetchall()
+    assert resume_after is not None
+
+    warehouse.execute("SET memory_limit = '1GB'")
+    extract_large(store, warehouse, ("customers",))
+
+    assert_matches_store(store, warehouse, streams=("customers",))
+
+
 def test_an_older_file_of_large_orders_gains_new_columns_a_range_of_rows_at_a_time(bc_store, tmp_path, monkeypatch):
     monkeypatch.setenv("BC_PIPELINE_DUCKDB_MEMORY_LIMIT", "64MB")
     store = bc_store(customers=20, orders=100, products=5)

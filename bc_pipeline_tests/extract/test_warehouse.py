@@ -8,7 +8,7 @@ from decimal import Decimal
 import duckdb
 
 from bc_pipeline import warehouse
-from bc_pipeline.warehouse import open_warehouse, run_sql, stage_page
+from bc_pipeline.warehouse import open_warehouse, run_sql, stage_pages
 
 
 def _columns(conn, table: str) -> dict[str, str]:
@@ -123,7 +123,7 @@ def _order(order_id: int, modified: str, status_id: int, line_ids: list[int]) ->
 
 def _stage_orders(conn, orders: list[dict]) -> int:
     run_sql(conn, "BEGIN TRANSACTION")
-    staged = stage_page(conn, warehouse.ORDERS, (warehouse.ORDER_LINE_ITEMS,), json.dumps(orders), "$[*]")
+    staged = stage_pages(conn, warehouse.ORDERS, (warehouse.ORDER_LINE_ITEMS,), [json.dumps(orders)], "$[*]")
     run_sql(conn, "COMMIT")
     return staged
 
@@ -137,6 +137,25 @@ def test_the_newest_version_wins_and_replaces_the_children(tmp_path):
 
     assert run_sql(conn, "SELECT status_id FROM bigcommerce.orders") == [(10,)]
     assert run_sql(conn, "SELECT id FROM bigcommerce.order_line_items ORDER BY id") == [(11,), (14,)]
+    conn.close()
+
+
+def test_pages_staged_together_keep_one_row_per_record_in_its_newest_version(tmp_path):
+    conn = open_warehouse(tmp_path / "warehouse.duckdb")
+    ten, eleven = "Mon, 01 Jan 2024 10:00:00 +0000", "Mon, 01 Jan 2024 11:00:00 +0000"
+    first = [_order(1, ten, 1, [11]), _order(2, ten, 1, [21])]
+    # Order 1 changed between the two requests and was listed again.
+    second = [_order(1, eleven, 10, [12, 13]), _order(3, ten, 1, [31])]
+
+    run_sql(conn, "BEGIN TRANSACTION")
+    pages = [json.dumps(first), json.dumps(second)]
+    staged = stage_pages(conn, warehouse.ORDERS, (warehouse.ORDER_LINE_ITEMS,), pages, "$[*]")
+    run_sql(conn, "COMMIT")
+
+    assert staged == 3
+    assert run_sql(conn, "SELECT id, status_id FROM bigcommerce.orders ORDER BY id") == [(1, 10), (2, 1), (3, 1)]
+    assert run_sql(conn, "SELECT order_id, id FROM bigcommerce.order_line_items ORDER BY order_id, id") == [
+        (1, 12), (1, 13), (2, 21), (3, 31)]
     conn.close()
 
 

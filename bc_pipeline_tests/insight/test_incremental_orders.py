@@ -6,7 +6,7 @@ import json
 from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.transform.contacts import build_contacts
 from bc_pipeline.transform.order_insight import build_order_insight
-from bc_pipeline.warehouse import stage_page
+from bc_pipeline.warehouse import stage_pages
 from bc_pipeline_tests.insight.test_insight_records import FULL_ORDER, PRODUCTS, SPARSE_ORDER, STORE, _staged
 
 LATER = "Wed, 29 Jul 2026 10:00:00 +0000"
@@ -15,7 +15,7 @@ LATER = "Wed, 29 Jul 2026 10:00:00 +0000"
 def _stage(conn, stream: str, records: list[dict]) -> None:
     spec = STREAMS[stream]
     body = json.dumps(records if spec.api_version == "v2" else {"data": records})
-    stage_page(conn, spec.table, spec.child_tables, body, spec.records_path)
+    stage_pages(conn, spec.table, spec.child_tables, [body], spec.records_path)
 
 
 def _rebuild(conn) -> None:

@@ -25,8 +25,11 @@ from bc_pipeline_tests.ui.conftest import wait_until
 
 pytestmark = pytest.mark.slow
 
-# Each BigCommerce answer takes this long: the kill lands while every stream waits for its second page.
+# Each BigCommerce answer takes this long: the kill lands while every stream waits for its third page or later.
 LATENCY_MS = 1000
+# Three pages of customers, and more of every other stream than its first two rounds of requests read, so that no
+# stream has finished when the customers' third page is asked for.
+STORE = dict(customers=600, subscribers=600, orders=1300, products=1300)
 STREAM_PATHS = ("/v3/customers", "/v3/customers/subscribers", "/v2/orders", "/v3/catalog/products")
 # While a sync is in one of these, the schedule skips its tick.
 IN_FLIGHT_STATUSES = {status.value for status in IN_FLIGHT}
@@ -54,10 +57,11 @@ class RequestArrivals:
                 self._arrived[stream] += 1
         return await self.app(scope, receive, send)
 
-    def a_second_page_requested(self) -> bool:
-        # The extractor asks for a stream's next page only after committing the one before it.
+    def a_third_customers_page_requested(self) -> bool:
+        # Customers are read one page after another, and their first two pages are committed together before the
+        # third is asked for.
         with self._lock:
-            return any(self._arrived[p] >= 2 for p in STREAM_PATHS)
+            return self._arrived["/v3/customers"] >= 3
 
 
 def _extract_progress() -> tuple[int, int]:
@@ -70,7 +74,7 @@ def _extract_progress() -> tuple[int, int]:
 
 
 def test_a_killed_instance_fails_its_dead_run_and_the_next_sync_converges(start_pipeline, tmp_path):
-    pipeline = start_pipeline(bigcommerce=dict(latency_ms=LATENCY_MS))
+    pipeline = start_pipeline(bigcommerce=dict(latency_ms=LATENCY_MS, **STORE))
     pipeline.settings.write_text(SETTINGS, encoding="utf-8")
     pipeline.bigcommerce.activity(20)
     settle(pipeline.pair)
@@ -82,7 +86,7 @@ def test_a_killed_instance_fails_its_dead_run_and_the_next_sync_converges(start_
         with dagster_instance(tmp_path, env, crash_recovery_instance_settings()) as instance:
             instance.start()
             killed_run = instance.launch_sync()
-            wait_until(arrivals.a_second_page_requested, timeout=RUN_WAIT_S, what="a stream's second page",
+            wait_until(arrivals.a_third_customers_page_requested, timeout=RUN_WAIT_S, what="a third page of customers",
                        process=instance.process, log=instance.log, interval=0.05)
             worker = instance.run_worker_pid(killed_run)
             assert worker in instance.group_members(), "the run worker should be one of the instance's processes"
