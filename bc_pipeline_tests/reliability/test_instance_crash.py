@@ -27,10 +27,13 @@ pytestmark = pytest.mark.slow
 
 # Each BigCommerce answer takes this long: the kill lands while every stream waits for its third page or later.
 LATENCY_MS = 1000
-# Three pages of customers, and more of every other stream than its first two rounds of requests read, so that no
-# stream has finished when the customers' third page is asked for.
+# Three rounds of requests or more for every stream, so that none has finished when the first stream's first two
+# pages are committed.
 STORE = dict(customers=600, subscribers=600, orders=1300, products=1300)
-STREAM_PATHS = ("/v3/customers", "/v3/customers/subscribers", "/v2/orders", "/v3/catalog/products")
+# The arrival that shows a stream's first two pages committed (they are staged together). Customers and subscribers
+# are read one page after another: their third request. Orders and products are read from both ends at once: their
+# second and third requests go out together, and the fourth as soon as one of those is answered, so their fifth.
+COMMITTED_AT = {"/v3/customers": 3, "/v3/customers/subscribers": 3, "/v2/orders": 5, "/v3/catalog/products": 5}
 # While a sync is in one of these, the schedule skips its tick.
 IN_FLIGHT_STATUSES = {status.value for status in IN_FLIGHT}
 # No automation of its own, so that every run in the test is one it launched.
@@ -43,7 +46,7 @@ MONITORING_WAIT_S = 10 * TEST_POLL_INTERVAL_S + 30
 
 class RequestArrivals:
     """BigCommerce as the pipeline sees it, counting each stream's requests as they arrive. The sandbox's own
-    stats count a request once answered; an arrival is what shows that the page before it was committed."""
+    stats count a request once answered; an arrival is what shows that the pages before it were committed."""
 
     def __init__(self, app):
         self.app = app
@@ -52,16 +55,14 @@ class RequestArrivals:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
-            stream = next((p for p in STREAM_PATHS if scope["path"].endswith(p)), None)
+            stream = next((p for p in COMMITTED_AT if scope["path"].endswith(p)), None)
             with self._lock:
                 self._arrived[stream] += 1
         return await self.app(scope, receive, send)
 
-    def a_third_customers_page_requested(self) -> bool:
-        # Customers are read one page after another, and their first two pages are committed together before the
-        # third is asked for.
+    def pages_committed(self) -> bool:
         with self._lock:
-            return self._arrived["/v3/customers"] >= 3
+            return any(self._arrived[path] >= count for path, count in COMMITTED_AT.items())
 
 
 def _extract_progress() -> tuple[int, int]:
@@ -86,7 +87,7 @@ def test_a_killed_instance_fails_its_dead_run_and_the_next_sync_converges(start_
         with dagster_instance(tmp_path, env, crash_recovery_instance_settings()) as instance:
             instance.start()
             killed_run = instance.launch_sync()
-            wait_until(arrivals.a_third_customers_page_requested, timeout=RUN_WAIT_S, what="a third page of customers",
+            wait_until(arrivals.pages_committed, timeout=RUN_WAIT_S, what="a stream's first pages committed",
                        process=instance.process, log=instance.log, interval=0.05)
             worker = instance.run_worker_pid(killed_run)
             assert worker in instance.group_members(), "the run worker should be one of the instance's processes"
