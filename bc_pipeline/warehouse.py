@@ -504,7 +504,7 @@ def duckdb_memory_limit(conn: duckdb.DuckDBPyConnection) -> str:
     return run_sql(conn, "SELECT current_setting('memory_limit')")[0][0]
 
 
-def parse_chars(limit: str) -> int:
+def _parse_chars(limit: str) -> int:
     """How much JSON, in characters, DuckDB is given to parse at once under the memory limit `limit`."""
     return int(_size_bytes(limit)) // STAGING_SLICE_FRACTION
 
@@ -554,7 +554,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         if added:
             # A range at a time, as pages are staged: parsing every row's JSON at once needs memory large records
             # do not leave under the cap.
-            chars = parse_chars(duckdb_memory_limit(conn))
+            chars = _parse_chars(duckdb_memory_limit(conn))
             for low, high in run_sql(conn, table.raw_ranges(), {"chars": chars}):
                 run_sql(conn, table.fill_from_raw(added), {"low": low, "high": high})
         if table.parent and (table.name, "raw") in existing:
@@ -582,14 +582,14 @@ def stage_pages(
     the stored one is ignored, together with its children; an equal or newer one replaces the stored
     row and all its children. Returns how many records were staged (a record on two of the pages counts once).
 
-    Pages whose JSON together fits what DuckDB parses at once under its memory limit (`parse_chars`) are staged
+    Pages whose JSON together fits what DuckDB parses at once under its memory limit (`_parse_chars`) are staged
     in one statement per step; otherwise one at a time, and a page too large alone in slices of its records. A
     record that does not fit even alone raises RecordsTooLarge naming it (the caller's transaction then stages
     nothing). A caller staging many pages passes `memory_limit` (as `duckdb_memory_limit` reports it) to spare a
     query each.
     """
     limit = memory_limit or duckdb_memory_limit(cur)
-    max_chars = parse_chars(limit)
+    max_chars = _parse_chars(limit)
     if sum(map(len, pages)) <= max_chars:
         return _stage_records(cur, table, children, pages, records_path, limit, ids=None)
     if len(pages) > 1:
