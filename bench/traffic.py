@@ -14,6 +14,8 @@ class Traffic:
     dotmailer_requests: dict[str, int] = field(default_factory=dict)
     dotmailer_request_bytes: dict[str, int] = field(default_factory=dict)
     dotmailer_response_bytes: dict[str, int] = field(default_factory=dict)
+    # CPU seconds the sandbox process (both APIs) spent during the run; None in results from before it was counted.
+    sandbox_cpu_s: float | None = None
 
     @property
     def bigcommerce_total(self) -> int:
@@ -44,4 +46,5 @@ def traffic_between(before: dict, after: dict) -> Traffic:
                                        before["dotmailer_bytes"]["request_bytes"]),
         dotmailer_response_bytes=_delta(after["dotmailer_bytes"]["response_bytes"],
                                         before["dotmailer_bytes"]["response_bytes"]),
+        sandbox_cpu_s=after["dotmailer_bytes"]["cpu_s"] - before["dotmailer_bytes"]["cpu_s"],
     )

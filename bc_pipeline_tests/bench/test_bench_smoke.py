@@ -34,3 +34,5 @@ def test_bench_writes_the_table_with_minimum_requests(tmp_path):
     assert size_run.extract.traffic.bigcommerce_total == minimum_requests(listed) + EXTRA_REQUESTS
     assert size_run.extract.lost == {"customers": 0, "orders": 0, "products": 0}
     assert size_run.extract.rows["line items"] == size_run.store.line_items
+    # The sandbox's own CPU is counted for every run: serving pages costs it CPU on the measured machine's cores.
+    assert size_run.extract.traffic.sandbox_cpu_s > 0 and size_run.full_sync.traffic.sandbox_cpu_s > 0
