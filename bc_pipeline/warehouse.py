@@ -590,24 +590,30 @@ def stage_pages(
     """
     limit = memory_limit or duckdb_memory_limit(cur)
     max_chars = _parse_chars(limit)
-    if sum(map(len, pages)) <= max_chars:
-        return _stage_records(cur, table, children, pages, records_path, limit, ids=None)
-    if len(pages) > 1:
-        return sum(stage_pages(cur, table, children, [page], records_path, memory_limit=limit) for page in pages)
-    return sum(
-        _stage_records(cur, table, children, [piece.text], "$[*]", limit, ids=piece.ids)
-        for piece in record_slices(pages[0], records_path, max_chars)
-    )
+    if sum(map(len, pages)) > max_chars:
+        if len(pages) > 1:
+            return sum(stage_pages(cur, table, children, [page], records_path, memory_limit=limit) for page in pages)
+        return sum(
+            _stage_records(cur, table, children, piece.text, "$[*]", limit, ids=piece.ids)
+            for piece in record_slices(pages[0], records_path, max_chars)
+        )
+    if len(pages) == 1:
+        return _stage_records(cur, table, children, pages[0], records_path, limit)
+    # Several pages travel as one JSON array of them, one string: passed as a list parameter, pages cost about 2 s
+    # more system CPU at the default store, even one at a time.
+    together = "[" + ",".join(pages) + "]"
+    return _stage_records(cur, table, children, together, "$[*]" + records_path.removeprefix("$"), limit,
+                          pages=len(pages))
 
 
-def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...], texts: Sequence[str],
-                   records_path: str, limit: str, *, ids: tuple | None) -> int:
+def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...], records_json: str,
+                   records_path: str, limit: str, *, ids: tuple | None = None, pages: int = 1) -> int:
     try:
-        return _upsert_records(cur, table, children, texts, records_path)
+        return _upsert_records(cur, table, children, records_json, records_path)
     except duckdb.OutOfMemoryException as error:
-        size = f"{sum(map(len, texts)) / 2**20:.1f} MiB of JSON"
+        size = f"{len(records_json) / 2**20:.1f} MiB of JSON"
         if not ids:
-            which = f"a page of {size}" if len(texts) == 1 else f"{len(texts)} pages of {size}"
+            which = f"a page of {size}" if pages == 1 else f"{pages} pages of {size}"
         elif len(ids) == 1:
             which = f"the record with id {ids[0]} ({size})"
         else:
@@ -619,19 +625,15 @@ def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...],
         ) from error
 
 
-def _upsert_records(cur, table: StagingTable, children: tuple[StagingTable, ...], texts: Sequence[str],
+def _upsert_records(cur, table: StagingTable, children: tuple[StagingTable, ...], records_json: str,
                     records_path: str) -> int:
     key = ", ".join(table.key)
     versioned = any(c.name == "date_modified" for c in table.columns)
     newest_first = "date_modified DESC NULLS LAST" if versioned else "1"
-    # The pages go from their bodies to typed rows in one statement: json_extract parses (and so checks) the bodies
+    # The records go from the body to typed rows in one statement: json_extract parses (and so checks) the body
     # once, where a JSON cast first and a table of its records after cost another parse and a copy of the page.
-    # Several pages travel as one JSON array of them, one string: passed as a list parameter, pages cost about 2 s
-    # more system CPU at the default store, even one at a time.
-    if len(texts) > 1:
-        texts, records_path = ["[" + ",".join(texts) + "]"], "$[*]" + records_path.removeprefix("$")
     records = f"(SELECT unnest(json_extract(?, '{records_path}')) AS raw)"
-    run_sql(cur, f"CREATE OR REPLACE TEMP TABLE page_rows AS {table.projection(records)}", texts)
+    run_sql(cur, f"CREATE OR REPLACE TEMP TABLE page_rows AS {table.projection(records)}", [records_json])
     staged, distinct = run_sql(cur, f"SELECT count(*), count(DISTINCT ({key})) FROM page_rows")[0]
     if distinct < staged:
         # A record listed twice is staged once, in its newest version. Numbering rows costs a tenth of a page's
