@@ -16,6 +16,8 @@ class SyncSummary:
     run_id: str
     streams: dict[str, dict] = field(default_factory=dict)
     loads: dict[str, dict] = field(default_factory=dict)  # address books and Insight collections
+    # Seconds each step that succeeded took, in the order they ended: where a sync's time went.
+    step_seconds: dict[str, float] = field(default_factory=dict)
     failure: str | None = None
 
 
@@ -58,6 +60,9 @@ def run_sync(defs: dg.Definitions, *, full: bool = False, instance: dg.DagsterIn
             summary.streams[name] = metadata
         elif group == "dotmailer" and name != "suppressions":
             summary.loads[name] = metadata
+    for event in result.all_events:
+        if event.is_step_success:
+            summary.step_seconds[event.step_key] = round(event.event_specific_data.duration_ms / 1000, 3)
     failures = [event for event in result.all_events if event.is_step_failure]
     if failures:
         summary.failure = "; ".join(f"{event.step_key}: {_root_cause(event.step_failure_data.error)}" for event in failures)

@@ -1,5 +1,6 @@
 """The `bc-pipeline` command as a user runs it: real processes, real servers."""
 
+import json
 import os
 import signal
 import subprocess
@@ -54,6 +55,18 @@ def test_sync_exits_zero_on_success_and_non_zero_with_a_plain_reason(sandboxes, 
     assert ok.returncode == 0, ok.stderr[-3000:]
     assert "sync succeeded" in ok.stdout
     assert "Store customers" in ok.stdout
+    assert "bigcommerce_streams" in ok.stdout
+
+    again = subprocess.run([*BC_PIPELINE, "sync", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    summary = json.loads(again.stdout)
+    assert summary["success"] and summary["failure"] is None
+    # Nothing changed in the store, so nothing travels; every step of the job still reports its time.
+    assert summary["streams"]["customers"]["requests"] == 1
+    assert summary["loads"]["orders_insight"]["sent"] == 0
+    assert summary["step_seconds"]["bigcommerce_streams"] > 0
+    assert {"transform__contacts", "dotmailer__customers_book", "dotmailer__orders_insight"} <= set(
+        summary["step_seconds"])
 
     env["BC_ACCESS_TOKEN"] = "a-wrong-token-0123456789"
     failed = subprocess.run([*BC_PIPELINE, "sync"], env=env, capture_output=True, text=True, timeout=300)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -43,12 +44,14 @@ def _measured_run(sandbox: SandboxProcess, argv: list[str], env: dict[str, str],
 
 def sync(sandbox: SandboxProcess, home: Path, scenario: str, logs: Path) -> RunOutcome:
     """`bc-pipeline sync` in its own process; `home` keeps the warehouse (and watermarks) between calls."""
-    argv = [sys.executable, "-m", "bc_pipeline.cli", "sync"]
+    argv = [sys.executable, "-m", "bc_pipeline.cli", "sync", "--json"]
     measured, traffic = _measured_run(sandbox, argv, _pipeline_env(sandbox, home), logs, f"ours-{scenario}")
+    if measured.returncode != 0:
+        return RunOutcome(TOOL, scenario, measured, traffic, note=f"failed; see {logs}/ours-{scenario}.err")
     warehouse = home / "warehouse.duckdb"
-    rows = {stream: len(ids) for stream, ids in delivered_ids(warehouse, DELIVERED_TABLES).items()} \
-        if measured.returncode == 0 else {}
-    return RunOutcome(TOOL, scenario, measured, traffic, rows)
+    rows = {stream: len(ids) for stream, ids in delivered_ids(warehouse, DELIVERED_TABLES).items()}
+    steps = json.loads((logs / f"ours-{scenario}.out").read_text(encoding="utf-8"))["step_seconds"]
+    return RunOutcome(TOOL, scenario, measured, traffic, rows, steps=steps)
 
 
 def extract_only(sandbox: SandboxProcess, workdir: Path, scenario: str, logs: Path,

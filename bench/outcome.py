@@ -19,6 +19,8 @@ class RunOutcome:
     # Ids in the store's export that the run did not deliver, per stream.
     lost: dict[str, int] = field(default_factory=dict)
     note: str = ""
+    # Seconds per Dagster step, as the sync reported them (our sync only).
+    steps: dict[str, float] = field(default_factory=dict)
 
     @property
     def records(self) -> int:

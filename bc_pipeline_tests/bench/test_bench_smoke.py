@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pickle
 
-from bench import run
+from bench import report, run
 from bench.floors import minimum_requests
 
 TINY_STORE = "120/300/20/40"
@@ -36,3 +36,8 @@ def test_bench_writes_the_table_with_minimum_requests(tmp_path):
     assert size_run.extract.rows["line items"] == size_run.store.line_items
     # The sandbox's own CPU is counted for every run: serving pages costs it CPU on the measured machine's cores.
     assert size_run.extract.traffic.sandbox_cpu_s > 0 and size_run.full_sync.traffic.sandbox_cpu_s > 0
+    # The sync reports each step's time, so the report can say where a sync's wall went beyond the extraction.
+    steps = size_run.full_sync.steps
+    assert steps["bigcommerce_streams"] > 0 and steps["dotmailer__orders_insight"] > 0
+    assert sum(steps.values()) < size_run.full_sync.measured.wall_s
+    assert "; after it " in report._wall_by_step(size_run.full_sync, floor_s=1.0)
