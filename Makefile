@@ -29,9 +29,9 @@ demo: setup
 	$(BIN)/bc-pipeline demo
 
 # Most tests wait on real servers rather than compute, so three workers share the two cores well; a worker
-# takes whole files, so a module's servers start once.
+# takes whole files, so a module's servers start once, in the suite's order: the slow files first.
 test: setup
-	$(BIN)/python -m pytest -q -n 3 --dist loadfile
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder
 
 # Requests, time and memory against the API's floors and the peers (issue 7); writes bench/results.md.
 bench: setup

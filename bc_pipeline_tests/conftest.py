@@ -24,5 +24,12 @@ def specs_dir() -> Path:
     return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The slow tests each take minutes on their own. Collected first, and kept first by xdist (`make test` passes
+    # --no-loadscope-reorder, which otherwise sends the files with the most tests first), they start at once beside
+    # the short ones instead of lengthening the run's tail after them.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 # The connected-pipeline fixture (`sandboxes`) is shared by several test folders.
 from bc_pipeline_tests.pipeline.conftest import sandboxes  # noqa: E402,F401

@@ -12,6 +12,8 @@ import requests
 
 from bc_pipeline_tests.ui.conftest import DagsterWebserver, run_dagster_dev, start_sandbox, wait_until
 
+pytestmark = pytest.mark.slow
+
 SENSOR_INTERVAL_SECONDS = 30
 RUN_START_ALLOWANCE_SECONDS = 180
 NEW_CUSTOMER = {"email": "brand.new.customer@example.com", "first_name": "Brand", "last_name": "New"}

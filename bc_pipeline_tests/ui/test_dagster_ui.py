@@ -7,10 +7,13 @@ Outcomes are read back through the webserver's GraphQL API, the same one the UI 
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from playwright.sync_api import expect
 
 from bc_pipeline.definitions import defs
 from bc_pipeline_tests.ui.conftest import LOCATION, REPOSITORY, open_page, wait_until
+
+pytestmark = pytest.mark.slow
 
 SCHEDULE = "sync_every_5_minutes"
 BACKFILL_DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
