@@ -60,10 +60,12 @@ def run_sync(defs: dg.Definitions, *, full: bool = False, instance: dg.DagsterIn
             summary.streams[name] = metadata
         elif group == "dotmailer" and name != "suppressions":
             summary.loads[name] = metadata
+    failures = []
     for event in result.all_events:
         if event.is_step_success:
             summary.step_seconds[event.step_key] = round(event.event_specific_data.duration_ms / 1000, 3)
-    failures = [event for event in result.all_events if event.is_step_failure]
+        elif event.is_step_failure:
+            failures.append(event)
     if failures:
         summary.failure = "; ".join(f"{event.step_key}: {_root_cause(event.step_failure_data.error)}" for event in failures)
     return summary

@@ -138,12 +138,16 @@ NAMED_STEP_S = 1.0
 
 def _wall_by_step(outcome: RunOutcome, floor_s: float) -> str:
     """The extraction's steps against the quota floor, then what ran after them, the longest named."""
-    steps = getattr(outcome, "steps", None)  # results pickled before steps were reported have none
+    steps = outcome.steps
     if not steps:
         return "not measured"
-    extraction = sum(seconds for step, seconds in steps.items() if step.startswith("bigcommerce"))
-    after = sorted(((seconds, step) for step, seconds in steps.items() if not step.startswith("bigcommerce")),
-                   reverse=True)
+    extraction, after = 0.0, []
+    for step, seconds in steps.items():
+        if step.startswith("bigcommerce"):
+            extraction += seconds
+        else:
+            after.append((seconds, step))
+    after.sort(reverse=True)
     named = [f"{step} {seconds:.1f} s" for seconds, step in after if seconds >= NAMED_STEP_S]
     rest = [seconds for seconds, _ in after if seconds < NAMED_STEP_S]
     if rest:
