@@ -220,7 +220,8 @@ def test_without_a_date_header_the_store_is_asked_for_its_time(bc_store):
 
 def test_pages_waiting_to_be_staged_hold_their_text_and_no_parsed_copy(bc_store):
     store = bc_store(orders=1000)
-    client = store.client()
+    # tracemalloc slows the sandbox too (it serves from this process), so a busy machine needs a patient client.
+    client = store.client(timeout=(1.0, 30.0))
     client.get("/v2/store")  # the sandbox's render caches and the connection are made before measuring
     window = ScanWindow(datetime(2000, 1, 1, tzinfo=timezone.utc), lag=SAFETY_LAG)
     tracemalloc.start()
