@@ -649,10 +649,14 @@ def _upsert_records(cur, table: StagingTable, children: tuple[StagingTable, ...]
             cur,
             f"DELETE FROM page_rows s USING {table.qualified} t WHERE {match} AND t.date_modified > s.date_modified",
         )[0][0]
-    run_sql(cur, f"DELETE FROM {table.qualified} t WHERE EXISTS (SELECT 1 FROM page_rows s WHERE {match})")
+    replaced = run_sql(cur, f"DELETE FROM {table.qualified} t WHERE EXISTS (SELECT 1 FROM page_rows s WHERE {match})")
     run_sql(cur, f"INSERT INTO {table.qualified} BY NAME SELECT * FROM page_rows")
     for child in children:
-        run_sql(cur, f"DELETE FROM {child.qualified} WHERE {child.parent_column} IN (SELECT id FROM page_rows)")
+        # Children are only ever staged and removed with their parent, so records new to the table have none. Their
+        # delete reads the key of every stored child (50 ms a batch at 300,000 orders), and a first extraction's
+        # batches replace nothing.
+        if replaced[0][0]:
+            run_sql(cur, f"DELETE FROM {child.qualified} WHERE {child.parent_column} IN (SELECT id FROM page_rows)")
         run_sql(cur, f"INSERT INTO {child.qualified} BY NAME {child.child_rows('page_rows')}")
     return staged
 

@@ -140,6 +140,19 @@ def test_the_newest_version_wins_and_replaces_the_children(tmp_path):
     conn.close()
 
 
+def test_new_records_leave_stored_children_alone_and_a_replaced_one_beside_them_loses_its_old_children(tmp_path):
+    conn = open_warehouse(tmp_path / "warehouse.duckdb")
+    ten, eleven = "Mon, 01 Jan 2024 10:00:00 +0000", "Mon, 01 Jan 2024 11:00:00 +0000"
+    _stage_orders(conn, [_order(1, ten, 1, [11, 12])])
+
+    assert _stage_orders(conn, [_order(2, ten, 1, [21]), _order(3, ten, 1, [31])]) == 2
+    assert _stage_orders(conn, [_order(1, eleven, 10, [13]), _order(4, ten, 1, [41])]) == 2
+
+    assert run_sql(conn, "SELECT order_id, id FROM bigcommerce.order_line_items ORDER BY ALL") == [
+        (1, 13), (2, 21), (3, 31), (4, 41)]
+    conn.close()
+
+
 def test_pages_staged_together_keep_one_row_per_record_in_its_newest_version(tmp_path):
     conn = open_warehouse(tmp_path / "warehouse.duckdb")
     ten, eleven = "Mon, 01 Jan 2024 10:00:00 +0000", "Mon, 01 Jan 2024 11:00:00 +0000"
