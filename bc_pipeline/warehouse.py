@@ -644,18 +644,31 @@ def _upsert_records(cur, table: StagingTable, children: tuple[StagingTable, ...]
             f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {newest_first}) > 1)",
         )[0][0]
     match = " AND ".join(f"s.{k} = t.{k}" for k in table.key)
+    # Every join with the stored table reads the key of each stored row (30 ms a batch at 300,000 orders). One join
+    # counts the batch's stored records and, of those, the ones stored in a newer version; each delete runs only when
+    # it has rows to remove, so a batch of new records (every batch of a first extraction) takes that one join.
+    stored, stale = 1, 0
     if versioned:
+        stored, stale = run_sql(
+            cur,
+            "SELECT count(*), count(*) FILTER (WHERE t.date_modified > s.date_modified) "
+            f"FROM page_rows s JOIN {table.qualified} t ON {match}",
+        )[0]
+    if stale:
         staged -= run_sql(
             cur,
             f"DELETE FROM page_rows s USING {table.qualified} t WHERE {match} AND t.date_modified > s.date_modified",
         )[0][0]
-    replaced = run_sql(cur, f"DELETE FROM {table.qualified} t WHERE EXISTS (SELECT 1 FROM page_rows s WHERE {match})")
+    replaced = 0
+    if stored > stale:
+        replaced = run_sql(
+            cur, f"DELETE FROM {table.qualified} t WHERE EXISTS (SELECT 1 FROM page_rows s WHERE {match})"
+        )[0][0]
     run_sql(cur, f"INSERT INTO {table.qualified} BY NAME SELECT * FROM page_rows")
     for child in children:
-        # Children are only ever staged and removed with their parent, so records new to the table have none. Their
-        # delete reads the key of every stored child (50 ms a batch at 300,000 orders), and a first extraction's
-        # batches replace nothing.
-        if replaced[0][0]:
+        # Children are only ever staged and removed with their parent, so records new to the table have none, and
+        # their delete reads the key of every stored child (50 ms a batch at 300,000 orders).
+        if replaced:
             run_sql(cur, f"DELETE FROM {child.qualified} WHERE {child.parent_column} IN (SELECT id FROM page_rows)")
         run_sql(cur, f"INSERT INTO {child.qualified} BY NAME {child.child_rows('page_rows')}")
     return staged

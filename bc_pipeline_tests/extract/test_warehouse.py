@@ -153,6 +153,21 @@ def test_new_records_leave_stored_children_alone_and_a_replaced_one_beside_them_
     conn.close()
 
 
+def test_a_batch_of_a_stale_a_newer_and_a_new_record_keeps_the_stored_newest_and_takes_the_rest(tmp_path):
+    conn = open_warehouse(tmp_path / "warehouse.duckdb")
+    ten, eleven = "Mon, 01 Jan 2024 10:00:00 +0000", "Mon, 01 Jan 2024 11:00:00 +0000"
+    noon = "Mon, 01 Jan 2024 12:00:00 +0000"
+    _stage_orders(conn, [_order(1, eleven, 1, [11]), _order(2, ten, 1, [21])])
+
+    # Order 1 listed in an older version than stored, order 2 in a newer one, order 3 for the first time.
+    assert _stage_orders(conn, [_order(1, ten, 5, [19]), _order(2, noon, 10, [22]), _order(3, ten, 1, [31])]) == 2
+
+    assert run_sql(conn, "SELECT id, status_id FROM bigcommerce.orders ORDER BY id") == [(1, 1), (2, 10), (3, 1)]
+    assert run_sql(conn, "SELECT order_id, id FROM bigcommerce.order_line_items ORDER BY ALL") == [
+        (1, 11), (2, 22), (3, 31)]
+    conn.close()
+
+
 def test_pages_staged_together_keep_one_row_per_record_in_its_newest_version(tmp_path):
     conn = open_warehouse(tmp_path / "warehouse.duckdb")
     ten, eleven = "Mon, 01 Jan 2024 10:00:00 +0000", "Mon, 01 Jan 2024 11:00:00 +0000"
