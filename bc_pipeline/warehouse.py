@@ -571,12 +571,12 @@ def stage_pages(
     cur: duckdb.DuckDBPyConnection,
     table: StagingTable,
     children: tuple[StagingTable, ...],
-    pages: Sequence[str],
+    pages: Sequence[bytes],
     records_path: str,
     *,
     memory_limit: str | None = None,
 ) -> int:
-    """Upsert pages of records (response bodies as received) into `table` and its children.
+    """Upsert pages of records (response bodies as received, UTF-8) into `table` and its children.
 
     Runs inside the caller's transaction. Per id the newest `date_modified` wins: a record older than
     the stored one is ignored, together with its children; an equal or newer one replaces the stored
@@ -590,23 +590,24 @@ def stage_pages(
     """
     limit = memory_limit or duckdb_memory_limit(cur)
     max_chars = _parse_chars(limit)
+    # A body's bytes are at least its characters.
     if sum(map(len, pages)) > max_chars:
         if len(pages) > 1:
             return sum(stage_pages(cur, table, children, [page], records_path, memory_limit=limit) for page in pages)
         return sum(
-            _stage_records(cur, table, children, piece.text, "$[*]", limit, ids=piece.ids)
-            for piece in record_slices(pages[0], records_path, max_chars)
+            _stage_records(cur, table, children, piece.text.encode(), "$[*]", limit, ids=piece.ids)
+            for piece in record_slices(pages[0].decode(), records_path, max_chars)
         )
     if len(pages) == 1:
         return _stage_records(cur, table, children, pages[0], records_path, limit)
     # Several pages travel as one JSON array of them, one string: passed as a list parameter, pages cost about 2 s
     # more system CPU at the default store, even one at a time.
-    together = "[" + ",".join(pages) + "]"
+    together = b"[" + b",".join(pages) + b"]"
     return _stage_records(cur, table, children, together, "$[*]" + records_path.removeprefix("$"), limit,
                           pages=len(pages))
 
 
-def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...], records_json: str,
+def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...], records_json: bytes,
                    records_path: str, limit: str, *, ids: tuple | None = None, pages: int = 1) -> int:
     try:
         return _upsert_records(cur, table, children, records_json, records_path)
@@ -625,14 +626,14 @@ def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...],
         ) from error
 
 
-def _upsert_records(cur, table: StagingTable, children: tuple[StagingTable, ...], records_json: str,
+def _upsert_records(cur, table: StagingTable, children: tuple[StagingTable, ...], records_json: bytes,
                     records_path: str) -> int:
     key = ", ".join(table.key)
     versioned = any(c.name == "date_modified" for c in table.columns)
     newest_first = "date_modified DESC NULLS LAST" if versioned else "1"
     # The records go from the body to typed rows in one statement: json_extract parses (and so checks) the body
     # once, where a JSON cast first and a table of its records after cost another parse and a copy of the page.
-    records = f"(SELECT unnest(json_extract(?, '{records_path}')) AS raw)"
+    records = f"(SELECT unnest(json_extract(decode(?), '{records_path}')) AS raw)"
     run_sql(cur, f"CREATE OR REPLACE TEMP TABLE page_rows AS {table.projection(records)}", [records_json])
     staged, distinct = run_sql(cur, f"SELECT count(*), count(DISTINCT ({key})) FROM page_rows")[0]
     if distinct < staged:

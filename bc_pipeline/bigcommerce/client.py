@@ -72,7 +72,9 @@ class RetriesExhausted(BigCommerceError):
 @dataclass(frozen=True)
 class ApiResponse:
     status: int
-    text: str
+    # The body as received. Kept as bytes: a page holding one non-ASCII character decodes to a str of two or four
+    # bytes a character, which DuckDB would encode back to UTF-8 to parse it.
+    content: bytes
     attempts: int
     rate_limited: int
     # The store's clock when it answered (the `Date` header, whole seconds) and how long the answer took.
@@ -85,7 +87,7 @@ class ApiResponse:
     def body(self) -> Any:
         """The body as Python objects, built when first asked for: a list page's few values come from `get`'s
         `read` instead."""
-        return json.loads(self.text) if self.text else None
+        return json.loads(self.content) if self.content else None
 
     @property
     def is_empty(self) -> bool:
@@ -224,14 +226,14 @@ class BigCommerceClient:
                 elif response.status_code >= 400:
                     raise self._rejection(path, params or {}, response)
                 elif response.status_code == 204 or not response.content:
-                    return ApiResponse(response.status_code, "", attempts, rate_limited, *_timing(response))
+                    return ApiResponse(response.status_code, b"", attempts, rate_limited, *_timing(response))
                 else:
                     try:
-                        text = response.content.decode("utf-8")
+                        # simdjson checks the body is UTF-8 as it parses it.
                         values = read_json(response.content, read or _nothing)
-                        return ApiResponse(response.status_code, text, attempts, rate_limited, *_timing(response),
-                                           values)
-                    except (UnicodeDecodeError, NotJson):
+                        return ApiResponse(response.status_code, response.content, attempts, rate_limited,
+                                           *_timing(response), values)
+                    except NotJson:
                         last_failure = "a malformed JSON body"
             failures += 1
             if failures >= self._max_attempts:

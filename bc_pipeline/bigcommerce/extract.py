@@ -175,12 +175,12 @@ def _commit_pages(
     """Stage consecutive pages and record the scan's progress after the last of them atomically; the window's last
     page also moves the watermark. When they fail together, each page is committed on its own, so the pages
     before the one that cannot be staged are kept and the error is that page's."""
-    texts = [page.text for page in batch if page.text]
+    bodies = [page.content for page in batch if page.content]
     last = batch[-1]
     try:
         with warehouse.transaction(cur):
-            rows = warehouse.stage_pages(cur, spec.table, spec.child_tables, texts, spec.records_path,
-                                         memory_limit=memory_limit) if texts else 0
+            rows = warehouse.stage_pages(cur, spec.table, spec.child_tables, bodies, spec.records_path,
+                                         memory_limit=memory_limit) if bodies else 0
             if last.last:
                 warehouse.save_progress(cur, key, window_start=None, window_end=None, resume_after=None,
                                         watermark=advance_to)

@@ -80,11 +80,11 @@ class ScanWindow:
 
 @dataclass(frozen=True)
 class Listed:
-    """A list request's answer as a scan keeps it: the body's text, its records' ids and what paging needs, but no
-    parsed copy of the body. Parsed, a page of orders takes several times its text; pages on their way and the
-    page being staged hold their text only."""
+    """A list request's answer as a scan keeps it: the body as received, its records' ids and what paging needs,
+    but no parsed copy of the body. Parsed, a page of orders takes several times its size; pages on their way and
+    the page being staged hold their body only."""
 
-    text: str
+    content: bytes
     ids: list[int]
     full: bool                # as many records as the page size the server applied
     attempts: int
@@ -96,8 +96,8 @@ class Listed:
 
 def list_request(client: BigCommerceClient, spec: StreamSpec, params: dict[str, Any], limit: int) -> Listed:
     response = client.get(spec.path, params, read=lambda document: _list_facts(spec, document, limit))
-    ids, served, end_cursor = response.values if response.text else ([], limit, None)
-    return Listed(response.text, ids, len(ids) >= served, response.attempts, response.rate_limited, response.date,
+    ids, served, end_cursor = response.values if response.content else ([], limit, None)
+    return Listed(response.content, ids, len(ids) >= served, response.attempts, response.rate_limited, response.date,
                   response.elapsed_s, end_cursor)
 
 
@@ -117,7 +117,7 @@ def _list_facts(spec: StreamSpec, document: Any, requested: int) -> tuple[list[i
 
 @dataclass(frozen=True)
 class Page:
-    text: str | None          # the response body to stage (None: nothing to stage)
+    content: bytes | None     # the response body to stage (None: nothing to stage)
     resume: str | None        # where the scan continues after this page
     last: bool                # the window is complete once this page is committed
     attempts: int             # requests it took, retries included
@@ -126,7 +126,7 @@ class Page:
 
     @classmethod
     def of(cls, listed: Listed, resume: str | None, last: bool, window: ScanWindow) -> Page:
-        return cls(listed.text if listed.ids else None, resume, last, listed.attempts, listed.rate_limited, window)
+        return cls(listed.content if listed.ids else None, resume, last, listed.attempts, listed.rate_limited, window)
 
 
 def read_store_clock(client: BigCommerceClient) -> datetime:
@@ -160,7 +160,7 @@ def single_object_page(client: BigCommerceClient, spec: StreamSpec) -> Page:
     if not isinstance(response.body, dict):
         raise UnexpectedResponse(f"GET {spec.path} did not return one JSON object")
     # Staged like a one-record v2 list.
-    return Page(f"[{response.text}]", None, True, response.attempts, response.rate_limited)
+    return Page(b"[" + response.content + b"]", None, True, response.attempts, response.rate_limited)
 
 
 def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) -> Iterator[Page]:

@@ -171,7 +171,7 @@ def stage_incomplete_orders(conn: duckdb.DuckDBPyConnection, bigcommerce: BigCom
         if not listed.ids:
             return
         with warehouse.transaction(cursor):
-            warehouse.stage_pages(cursor, ORDERS.table, ORDERS.child_tables, [listed.text], ORDERS.records_path)
+            warehouse.stage_pages(cursor, ORDERS.table, ORDERS.child_tables, [listed.content], ORDERS.records_path)
         if not listed.full:
             return
         params["min_id"] = max(listed.ids) + 1
@@ -205,8 +205,8 @@ def fetch_carts(conn: duckdb.DuckDBPyConnection, bigcommerce: BigCommerceClient,
                    WHERE cart_id = ?""", [str(gone), now, cart_id])
             continue
         conn.execute(
-            """UPDATE dotmailer.abandoned_baskets SET status = 'fetched', cart = ?::JSON, updated_at = ?
-               WHERE cart_id = ?""", [response.text, now, cart_id])
+            """UPDATE dotmailer.abandoned_baskets SET status = 'fetched', cart = decode(?)::JSON, updated_at = ?
+               WHERE cart_id = ?""", [response.content, now, cart_id])
     conn.execute(
         """UPDATE dotmailer.abandoned_baskets SET cart = cart->'$.data'
            WHERE status = 'fetched' AND json_exists(cart, '$.data')""")

@@ -127,3 +127,17 @@ def test_a_subscriber_who_withdraws_consent_is_staged_without_it(loaded_store, w
         ([], False)
     ]
     assert_matches_store(store, warehouse, streams=("subscribers",))
+
+
+ODD_TEXT = {"first_name": "Zoë 🛒", "last_name": "Ångström-北京",
+            "company": 'Back\\slash \\x41 "quoted" \\u00e9', "notes": "tab\there\u2028next line\x7f"}
+
+
+def test_text_beyond_ascii_is_staged_exactly_as_the_store_sent_it(bc_store, warehouse):
+    store = bc_store()
+    store.sandbox.load({"customers": [{"id": 9101, "email": "zoe@example.org", **ODD_TEXT}]})
+    sync(store, store.client(), warehouse)
+
+    row = run_sql(warehouse, "SELECT first_name, last_name, company, notes FROM bigcommerce.customers WHERE id = 9101")
+    assert row == [tuple(ODD_TEXT.values())]
+    assert_matches_store(store, warehouse, streams=("customers",))

@@ -218,7 +218,7 @@ def test_without_a_date_header_the_store_is_asked_for_its_time(bc_store):
     assert closed.end >= answer.date + timedelta(seconds=3600) - SAFETY_LAG
 
 
-def test_pages_waiting_to_be_staged_hold_their_text_and_no_parsed_copy(bc_store):
+def test_pages_waiting_to_be_staged_hold_their_body_and_no_parsed_copy(bc_store):
     store = bc_store(orders=1000)
     # tracemalloc slows the sandbox too (it serves from this process), so a busy machine needs a patient client.
     client = store.client(timeout=(1.0, 30.0))
@@ -232,7 +232,7 @@ def test_pages_waiting_to_be_staged_hold_their_text_and_no_parsed_copy(bc_store)
     finally:
         tracemalloc.stop()
 
-    text = sum(sys.getsizeof(page.text) for page in waiting if page.text)
-    assert text > 5_000_000
-    # Parsed, an orders page takes several times its text; the scan keeps only the text a page is staged from.
-    assert held < 1.5 * text
+    bodies = sum(sys.getsizeof(page.content) for page in waiting if page.content)
+    assert bodies > 5_000_000
+    # Parsed, an orders page takes several times its body; the scan keeps only the body a page is staged from.
+    assert held < 1.5 * bodies

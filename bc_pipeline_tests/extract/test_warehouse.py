@@ -123,7 +123,7 @@ def _order(order_id: int, modified: str, status_id: int, line_ids: list[int]) ->
 
 def _stage_orders(conn, orders: list[dict]) -> int:
     run_sql(conn, "BEGIN TRANSACTION")
-    staged = stage_pages(conn, warehouse.ORDERS, (warehouse.ORDER_LINE_ITEMS,), [json.dumps(orders)], "$[*]")
+    staged = stage_pages(conn, warehouse.ORDERS, (warehouse.ORDER_LINE_ITEMS,), [json.dumps(orders).encode()], "$[*]")
     run_sql(conn, "COMMIT")
     return staged
 
@@ -176,7 +176,7 @@ def test_pages_staged_together_keep_one_row_per_record_in_its_newest_version(tmp
     second = [_order(1, eleven, 10, [12, 13]), _order(3, ten, 1, [31])]
 
     run_sql(conn, "BEGIN TRANSACTION")
-    pages = [json.dumps(first), json.dumps(second)]
+    pages = [json.dumps(first).encode(), json.dumps(second).encode()]
     staged = stage_pages(conn, warehouse.ORDERS, (warehouse.ORDER_LINE_ITEMS,), pages, "$[*]")
     run_sql(conn, "COMMIT")
 

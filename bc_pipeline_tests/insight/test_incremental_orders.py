@@ -14,7 +14,7 @@ LATER = "Wed, 29 Jul 2026 10:00:00 +0000"
 
 def _stage(conn, stream: str, records: list[dict]) -> None:
     spec = STREAMS[stream]
-    body = json.dumps(records if spec.api_version == "v2" else {"data": records})
+    body = json.dumps(records if spec.api_version == "v2" else {"data": records}).encode()
     stage_pages(conn, spec.table, spec.child_tables, [body], spec.records_path)
 
 

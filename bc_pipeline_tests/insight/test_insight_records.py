@@ -72,7 +72,7 @@ def _staged(path) -> duckdb.DuckDBPyConnection:
     staged = (("orders", [FULL_ORDER, SPARSE_ORDER, *SKIPPED_ORDERS]), ("products", PRODUCTS), ("store", [STORE]))
     for name, records in staged:
         spec = STREAMS[name]
-        body = json.dumps(records if spec.api_version == "v2" else {"data": records})
+        body = json.dumps(records if spec.api_version == "v2" else {"data": records}).encode()
         stage_pages(conn, spec.table, spec.child_tables, [body], spec.records_path)
     build_catalog(conn)  # creates bigcommerce.deleted_records
     conn.execute("INSERT INTO bigcommerce.deleted_records VALUES ('products', 8, now()), ('orders', 7, now())")
@@ -183,7 +183,8 @@ def test_each_import_is_recorded_in_the_ledger_as_it_ends_not_when_the_load_does
     conn = _staged(tmp_path / "w.duckdb")
     more = [{"id": n, "name": f"Plate {n}", "is_visible": True, "date_modified": "2026-01-01T00:00:00+00:00"}
             for n in range(20, 30)]
-    stage_pages(conn, STREAMS["products"].table, (), [json.dumps({"data": more})], STREAMS["products"].records_path)
+    products = STREAMS["products"]
+    stage_pages(conn, products.table, (), [json.dumps({"data": more}).encode()], products.records_path)
     build_catalog(conn)
     recorded_while_loading = []
 
@@ -225,7 +226,8 @@ def test_a_load_a_little_over_five_imports_of_5000_goes_in_five_not_a_sixth_that
     ensure_ledger(conn)
     products = [{"id": n, "name": f"Cup {n}", "is_visible": True, "date_modified": "2026-01-01T00:00:00+00:00"}
                 for n in range(1, 25_502)]
-    stage_pages(conn, STREAMS["products"].table, (), [json.dumps({"data": products})], STREAMS["products"].records_path)
+    spec = STREAMS["products"]
+    stage_pages(conn, spec.table, (), [json.dumps({"data": products}).encode()], spec.records_path)
     build_catalog(conn)
 
     result = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)
