@@ -26,7 +26,9 @@ INSIGHT_LEDGER_DDL = (
         import_id VARCHAR, failed_at TIMESTAMPTZ, PRIMARY KEY (collection, key))""",
     # The records one load is about to send; a table, not a temp one, because another cursor streams it.
     """CREATE TABLE IF NOT EXISTS dotmailer.pending_insight (
-        collection VARCHAR, key VARCHAR, contact_email VARCHAR, json VARCHAR, hash VARCHAR)""",
+        collection VARCHAR, key VARCHAR, contact_email VARCHAR, hash VARCHAR)""",
+    # Files from before the loads read each record's JSON from its outbound table as they send it.
+    "ALTER TABLE dotmailer.pending_insight DROP COLUMN IF EXISTS json",
 )
 
 

@@ -179,6 +179,20 @@ def test_an_import_dotmailer_forgot_is_sent_again(tmp_path, sandboxes, client):
     assert status == "NotFound"
 
 
+def test_a_file_whose_pending_records_held_their_json_loads_from_its_outbound_table(tmp_path, sandboxes, client):
+    conn = _staged(tmp_path / "w.duckdb")
+    conn.execute("""CREATE TABLE dotmailer.pending_insight (
+        collection VARCHAR, key VARCHAR, contact_email VARCHAR, json VARCHAR, hash VARCHAR)""")
+
+    result = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)
+
+    assert result.imported == 2
+    held = sandboxes.dotmailer.state()["insight"]["Catalog_Default"]
+    assert {r["key"]: r["json"] for r in held} == _records(conn, "dotmailer.outbound_catalog")
+    columns = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'pending_insight'")
+    assert "json" not in {name for (name,) in columns.fetchall()}
+
+
 def test_each_import_is_recorded_in_the_ledger_as_it_ends_not_when_the_load_does(tmp_path, sandboxes):
     conn = _staged(tmp_path / "w.duckdb")
     more = [{"id": n, "name": f"Plate {n}", "is_visible": True, "date_modified": "2026-01-01T00:00:00+00:00"}
