@@ -590,7 +590,7 @@ def stage_pages(
     """
     limit = memory_limit or duckdb_memory_limit(cur)
     max_chars = _parse_chars(limit)
-    # A body's bytes are at least its characters.
+    # Bodies are measured in bytes, which are at least the characters `_parse_chars` counts.
     if sum(map(len, pages)) > max_chars:
         if len(pages) > 1:
             return sum(stage_pages(cur, table, children, [page], records_path, memory_limit=limit) for page in pages)
@@ -600,7 +600,7 @@ def stage_pages(
         )
     if len(pages) == 1:
         return _stage_records(cur, table, children, pages[0], records_path, limit)
-    # Several pages travel as one JSON array of them, one string: passed as a list parameter, pages cost about 2 s
+    # Several pages travel as one JSON array of them, one body: passed as a list parameter, pages cost about 2 s
     # more system CPU at the default store, even one at a time.
     together = b"[" + b",".join(pages) + b"]"
     return _stage_records(cur, table, children, together, "$[*]" + records_path.removeprefix("$"), limit,
