@@ -145,6 +145,11 @@ def test_sync_job_runs_from_the_queue_on_the_postgres_instance(production_instan
             assert finished.status == DagsterRunStatus.SUCCESS, log.read_text(errors="replace")[-4000:]
             # Queued first, then started by the daemon: the path every schedule, sensor and UI launch takes.
             assert len(instance.all_logs(run_id, of_type=DagsterEventType.RUN_ENQUEUED)) == 1
+            # Its steps ran in the run's own process, one after another: no process of their own to start.
+            [run_start] = instance.all_logs(run_id, of_type=DagsterEventType.RUN_START)
+            steps = instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
+            step_pids = {entry.dagster_event.pid for entry in steps}
+            assert step_pids == {run_start.dagster_event.pid}
     finally:
         stop_process_group(daemon)
 

@@ -75,8 +75,8 @@ class DagsterInstanceProcesses:
         return self.logs[-1]
 
     def group_members(self) -> set[int]:
-        """Every process of the instance's group still running: dagster dev, webserver, daemon, code server, run
-        worker and step workers."""
+        """Every process of the instance's group still running: dagster dev, webserver, daemon, code server and run
+        workers."""
         members = set()
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():

@@ -1,4 +1,4 @@
-"""The whole Dagster instance (webserver, daemon, code server, the sync's run worker and its step worker) killed with
+"""The whole Dagster instance (webserver, daemon, code server and the sync's run worker) killed with
 SIGKILL while a sync is mid-stream, then started again on the same DAGSTER_HOME: the dead run is marked failed
 rather than left STARTED (which would make the schedule skip every tick), its DuckDB pool slot is given back, the
 next sync through the instance succeeds, and the store, DuckDB and dotmailer agree with nothing lost and nothing
@@ -39,7 +39,7 @@ IN_FLIGHT_STATUSES = {status.value for status in IN_FLIGHT}
 # No automation of its own, so that every run in the test is one it launched.
 SETTINGS = ("history_start_date: 2020-01-01\ndata_sync: false\n"
             "programs:\n  new_customers: none\n  new_subscribers: none\n  abandoned_baskets: none\n")
-# Ceilings, not waits: a sync is a dozen step processes, one at a time, on a shared two-core machine.
+# Ceilings, not waits: a sync through the instance starts a run worker on a shared two-core machine.
 RUN_WAIT_S = 240
 MONITORING_WAIT_S = 10 * TEST_POLL_INTERVAL_S + 30
 
