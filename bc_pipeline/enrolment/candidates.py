@@ -13,21 +13,23 @@ import duckdb
 
 from bc_pipeline.enrolment.roles import NEW_CUSTOMERS, NEW_SUBSCRIBERS
 
-# One row per email: the BigCommerce record that makes the contact "new" for each role.
+# One row per email: the BigCommerce record that makes the contact "new" for each role. BigCommerce gives creation
+# times to the second, so a contact created in the very second automation was switched on counts as new: one created
+# just after the switch-on would otherwise be read as created before it, and never enrolled.
 _NEW_CONTACTS = {
     NEW_CUSTOMERS: """
         SELECT lower(trim(email)) AS email_key, min(date_created) AS created_at
         FROM bigcommerce.customers
         WHERE coalesce(trim(email), '') <> ''
         GROUP BY 1
-        HAVING min(date_created) > $switched_on_at""",
+        HAVING min(date_created) >= date_trunc('second', $switched_on_at)""",
     # A subscriber is new once it has consent and its subscriber record was created after switch-on.
     NEW_SUBSCRIBERS: """
         SELECT lower(trim(email)) AS email_key, min(date_created) AS created_at
         FROM bigcommerce.subscribers
         WHERE coalesce(trim(email), '') <> ''
         GROUP BY 1
-        HAVING min(date_created) > $switched_on_at AND bool_or(marketing_newsletter)""",
+        HAVING min(date_created) >= date_trunc('second', $switched_on_at) AND bool_or(marketing_newsletter)""",
 }
 
 _DUE = """
