@@ -18,6 +18,11 @@ HEADER_RESET_MS = "x-rate-limit-time-reset-ms"
 HEADER_QUOTA = "x-rate-limit-requests-quota"
 HEADER_WINDOW_MS = "x-rate-limit-time-window-ms"
 
+# Answers from one window put its end at times that differ only by how long each answer took to come back; answers
+# from consecutive windows differ by the window's length. So ends within half a window are one window's, or within
+# this when the store does not say how long its window is.
+SAME_WINDOW_S = 0.5
+
 
 @dataclass(frozen=True)
 class RateLimitHeaders:
@@ -77,6 +82,7 @@ class RatePacer:
         self._left: int | None = None
         self._quota: int | None = None
         self._reset_at = 0.0
+        self._window_s: float | None = None
         self._blocked_until = 0.0
         self._in_flight = 0
         self._headerless_429s = 0
@@ -119,11 +125,17 @@ class RatePacer:
                     self._quota = limits.quota
                 elif self._quota is None:
                     self._quota = limits.requests_left
-                left = limits.requests_left - self._in_flight
-                same_window = self._left is not None and abs(reset_at - self._reset_at) < 0.5
-                # Responses overtake each other; within one window the smallest count is the newest.
-                self._left = min(self._left, left) if same_window else left
-                self._reset_at = reset_at
+                if limits.window_ms:
+                    self._window_s = limits.window_ms / 1000.0
+                tolerance = self._window_s / 2 if self._window_s else SAME_WINDOW_S
+                # Responses overtake each other. One from a window that has ended, read after one from the window
+                # now running, would bring the refill forward to the old window's end and overdraw the new one.
+                if self._left is None or reset_at >= self._reset_at - tolerance:
+                    left = limits.requests_left - self._in_flight
+                    same_window = self._left is not None and abs(reset_at - self._reset_at) < tolerance
+                    # Within one window the smallest count is the newest.
+                    self._left = min(self._left, left) if same_window else left
+                    self._reset_at = reset_at
             if rate_limited:
                 if limits is not None:
                     self._left = 0

@@ -92,6 +92,38 @@ def test_a_late_answer_does_not_give_back_units_already_spent(clock):
     assert clock.sleeps == [pytest.approx(4.0)]
 
 
+def test_an_answer_from_a_window_that_has_ended_does_not_move_the_reset(clock):
+    pacer = pacer_on(clock)
+    pacer.acquire()
+    pacer.release(limits(1, 100))
+    pacer.acquire()                  # the window's last unit, answered slowly
+    clock.now += 0.1
+    pacer.acquire()                  # the window has refilled
+    pacer.release(limits(149, 29900))  # the new window's answer comes back first
+    pacer.release(limits(0, 10))       # then the old window's last one, sent 10 ms before that window ended
+    # The old request counted against the new window while it was in flight: one unit less, never one more.
+    for _ in range(148):
+        pacer.acquire()
+    assert clock.sleeps == []
+    pacer.acquire()  # then requests wait for the new window's end, not for the old one's
+    assert clock.sleeps == [pytest.approx(29.9)]
+
+
+def test_windows_shorter_than_a_second_are_told_apart(clock):
+    pacer = pacer_on(clock)
+    pacer.acquire()
+    pacer.release(limits(1, 200, quota=3, window_ms=300))
+    pacer.acquire()
+    clock.now += 0.2
+    pacer.acquire()
+    pacer.release(limits(2, 290, quota=3, window_ms=300))
+    pacer.release(limits(0, 5, quota=3, window_ms=300))  # the window before, 290 ms earlier
+    pacer.acquire()
+    assert clock.sleeps == []
+    pacer.acquire()
+    assert clock.sleeps == [pytest.approx(0.29)]
+
+
 def test_only_one_request_goes_out_before_the_quota_is_known(clock):
     pacer = pacer_on(clock)
     pacer.acquire()
