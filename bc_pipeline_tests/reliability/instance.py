@@ -31,6 +31,9 @@ from bc_pipeline_tests.ui.conftest import (
 
 # The project's monitoring polls every 120 s by default; the test cannot wait that long for each check.
 TEST_POLL_INTERVAL_S = 2
+# connector.yaml with no automation of its own, so that every run on the instance is one the test launched.
+NO_AUTOMATION_SETTINGS = ("history_start_date: 2020-01-01\ndata_sync: false\n"
+                          "programs:\n  new_customers: none\n  new_subscribers: none\n  abandoned_baskets: none\n")
 
 
 def crash_recovery_instance_settings() -> dict:

@@ -5,7 +5,11 @@ nothing lost and nothing twice. Steps run in the run's own process, so the cance
 import pytest
 
 from bc_pipeline_tests.reliability.harness import check_in_step, settle
-from bc_pipeline_tests.reliability.instance import crash_recovery_instance_settings, dagster_instance
+from bc_pipeline_tests.reliability.instance import (
+    NO_AUTOMATION_SETTINGS,
+    crash_recovery_instance_settings,
+    dagster_instance,
+)
 from bc_pipeline_tests.ui.conftest import wait_until
 
 pytestmark = pytest.mark.slow
@@ -13,15 +17,13 @@ pytestmark = pytest.mark.slow
 # Slow answers and several pages a stream, so that the cancel lands mid-extraction.
 LATENCY_MS = 1000
 STORE = dict(customers=600, subscribers=600, orders=1300, products=1300)
-SETTINGS = ("history_start_date: 2020-01-01\ndata_sync: false\n"
-            "programs:\n  new_customers: none\n  new_subscribers: none\n  abandoned_baskets: none\n")
 RUN_WAIT_S = 240
 TERMINATE = """mutation($runId: String!) { terminateRun(runId: $runId) { __typename } }"""
 
 
 def test_a_sync_cancelled_mid_extraction_ends_canceled_and_the_next_one_converges(start_pipeline, tmp_path):
     pipeline = start_pipeline(bigcommerce=dict(latency_ms=LATENCY_MS, **STORE))
-    pipeline.settings.write_text(SETTINGS, encoding="utf-8")
+    pipeline.settings.write_text(NO_AUTOMATION_SETTINGS, encoding="utf-8")
     pipeline.bigcommerce.activity(20)
     settle(pipeline.pair)
 

@@ -17,6 +17,7 @@ from bc_pipeline.paths import pipeline_home
 from bc_pipeline.sandbox.server import serve_in_thread
 from bc_pipeline_tests.reliability.harness import STREAMS, check_in_step, settle
 from bc_pipeline_tests.reliability.instance import (
+    NO_AUTOMATION_SETTINGS,
     TEST_POLL_INTERVAL_S,
     crash_recovery_instance_settings,
     dagster_instance,
@@ -36,9 +37,6 @@ STORE = dict(customers=600, subscribers=600, orders=1300, products=1300)
 COMMITTED_AT = {"/v3/customers": 3, "/v3/customers/subscribers": 3, "/v2/orders": 5, "/v3/catalog/products": 5}
 # While a sync is in one of these, the schedule skips its tick.
 IN_FLIGHT_STATUSES = {status.value for status in IN_FLIGHT}
-# No automation of its own, so that every run in the test is one it launched.
-SETTINGS = ("history_start_date: 2020-01-01\ndata_sync: false\n"
-            "programs:\n  new_customers: none\n  new_subscribers: none\n  abandoned_baskets: none\n")
 # Ceilings, not waits: a sync through the instance starts a run worker on a shared two-core machine.
 RUN_WAIT_S = 240
 MONITORING_WAIT_S = 10 * TEST_POLL_INTERVAL_S + 30
@@ -76,7 +74,7 @@ def _extract_progress() -> tuple[int, int]:
 
 def test_a_killed_instance_fails_its_dead_run_and_the_next_sync_converges(start_pipeline, tmp_path):
     pipeline = start_pipeline(bigcommerce=dict(latency_ms=LATENCY_MS, **STORE))
-    pipeline.settings.write_text(SETTINGS, encoding="utf-8")
+    pipeline.settings.write_text(NO_AUTOMATION_SETTINGS, encoding="utf-8")
     pipeline.bigcommerce.activity(20)
     settle(pipeline.pair)
     arrivals = RequestArrivals(pipeline.bigcommerce.app)
