@@ -20,6 +20,7 @@ import yaml
 
 from bc_pipeline.automation import SYNC_JOB, current_partition_key
 from bc_pipeline_tests.ports import free_port
+from bc_pipeline_tests.reliability.harness import Pipeline, settle
 from bc_pipeline_tests.ui.conftest import (
     REPO_ROOT,
     VENV_BIN,
@@ -34,6 +35,22 @@ TEST_POLL_INTERVAL_S = 2
 # connector.yaml with no automation of its own, so that every run on the instance is one the test launched.
 NO_AUTOMATION_SETTINGS = ("history_start_date: 2020-01-01\ndata_sync: false\n"
                           "programs:\n  new_customers: none\n  new_subscribers: none\n  abandoned_baskets: none\n")
+# Each BigCommerce answer takes this long, and every stream needs three rounds of requests or more: a sync is
+# still reading the store seconds after it starts, where a test can stop it.
+MID_SYNC_LATENCY_MS = 1000
+MID_SYNC_STORE = dict(customers=600, subscribers=600, orders=1300, products=1300)
+# Ceilings, not waits: a sync through the instance starts a run worker on a shared two-core machine.
+RUN_WAIT_S = 240
+
+
+def start_slow_pipeline(start_pipeline) -> Pipeline:
+    """A pipeline on the slow store, with changes since its history began and no automation: a sync through the
+    instance can be stopped mid-extraction."""
+    pipeline = start_pipeline(bigcommerce=dict(latency_ms=MID_SYNC_LATENCY_MS, **MID_SYNC_STORE))
+    pipeline.settings.write_text(NO_AUTOMATION_SETTINGS, encoding="utf-8")
+    pipeline.bigcommerce.activity(20)
+    settle(pipeline.pair)
+    return pipeline
 
 
 def crash_recovery_instance_settings() -> dict:

@@ -6,26 +6,20 @@ import pytest
 
 from bc_pipeline_tests.reliability.harness import check_in_step, settle
 from bc_pipeline_tests.reliability.instance import (
-    NO_AUTOMATION_SETTINGS,
+    RUN_WAIT_S,
     crash_recovery_instance_settings,
     dagster_instance,
+    start_slow_pipeline,
 )
 from bc_pipeline_tests.ui.conftest import wait_until
 
 pytestmark = pytest.mark.slow
 
-# Slow answers and several pages a stream, so that the cancel lands mid-extraction.
-LATENCY_MS = 1000
-STORE = dict(customers=600, subscribers=600, orders=1300, products=1300)
-RUN_WAIT_S = 240
 TERMINATE = """mutation($runId: String!) { terminateRun(runId: $runId) { __typename } }"""
 
 
 def test_a_sync_cancelled_mid_extraction_ends_canceled_and_the_next_one_converges(start_pipeline, tmp_path):
-    pipeline = start_pipeline(bigcommerce=dict(latency_ms=LATENCY_MS, **STORE))
-    pipeline.settings.write_text(NO_AUTOMATION_SETTINGS, encoding="utf-8")
-    pipeline.bigcommerce.activity(20)
-    settle(pipeline.pair)
+    pipeline = start_slow_pipeline(start_pipeline)
 
     with dagster_instance(tmp_path, pipeline.env(), crash_recovery_instance_settings()) as instance:
         webserver = instance.start()

@@ -17,28 +17,24 @@ from bc_pipeline.paths import pipeline_home
 from bc_pipeline.sandbox.server import serve_in_thread
 from bc_pipeline_tests.reliability.harness import STREAMS, check_in_step, settle
 from bc_pipeline_tests.reliability.instance import (
-    NO_AUTOMATION_SETTINGS,
+    RUN_WAIT_S,
     TEST_POLL_INTERVAL_S,
     crash_recovery_instance_settings,
     dagster_instance,
+    start_slow_pipeline,
 )
 from bc_pipeline_tests.ui.conftest import wait_until
 
 pytestmark = pytest.mark.slow
 
-# Each BigCommerce answer takes this long: the kill lands while every stream waits for its third page or later.
-LATENCY_MS = 1000
-# Three rounds of requests or more for every stream, so that none has finished when the first stream's first two
-# pages are committed.
-STORE = dict(customers=600, subscribers=600, orders=1300, products=1300)
+# On the slow store every stream needs three rounds of requests or more, so none has finished when the first
+# stream's first two pages are committed, and the kill lands while every stream waits for its third page or later.
 # The arrival that shows a stream's first two pages committed (they are staged together). Customers and subscribers
 # are read one page after another: their third request. Orders and products are read from both ends at once: their
 # second and third requests go out together, and the fourth as soon as one of those is answered, so their fifth.
 COMMITTED_AT = {"/v3/customers": 3, "/v3/customers/subscribers": 3, "/v2/orders": 5, "/v3/catalog/products": 5}
 # While a sync is in one of these, the schedule skips its tick.
 IN_FLIGHT_STATUSES = {status.value for status in IN_FLIGHT}
-# Ceilings, not waits: a sync through the instance starts a run worker on a shared two-core machine.
-RUN_WAIT_S = 240
 MONITORING_WAIT_S = 10 * TEST_POLL_INTERVAL_S + 30
 
 
@@ -73,10 +69,7 @@ def _extract_progress() -> tuple[int, int]:
 
 
 def test_a_killed_instance_fails_its_dead_run_and_the_next_sync_converges(start_pipeline, tmp_path):
-    pipeline = start_pipeline(bigcommerce=dict(latency_ms=LATENCY_MS, **STORE))
-    pipeline.settings.write_text(NO_AUTOMATION_SETTINGS, encoding="utf-8")
-    pipeline.bigcommerce.activity(20)
-    settle(pipeline.pair)
+    pipeline = start_slow_pipeline(start_pipeline)
     arrivals = RequestArrivals(pipeline.bigcommerce.app)
     counted_bigcommerce = serve_in_thread(arrivals)
     env = {**pipeline.env(), "BC_API_BASE_URL": counted_bigcommerce.url}
