@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 
 from bc_pipeline.dotmailer.address_books import find_or_create_address_book
+from bc_pipeline.dotmailer.bulk_import import encode_json
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.contacts import import_contacts, resume_contact_import
 from bc_pipeline.sandbox.dotmailer import DotmailerSandbox
@@ -243,3 +247,13 @@ def test_emails_differing_only_in_case_get_one_outcome_each(client, sandbox):
     assert len(report.results) == 2
     assert outcomes[0] == "created" and outcomes[1] == "failed"
     assert len(sandbox.state()["contacts"]) == 1
+
+
+def test_bodies_carry_what_json_allows_and_name_what_it_cannot():
+    # orjson encodes the bodies; the standard library takes what orjson refuses, and NaN, which JSON lacks, is null.
+    assert encode_json({"big": 2**70, 7: "id"}) == b'{"big":1180591620717411303424,"7":"id"}'
+    assert encode_json({"spend": float("nan"), "since": date(2024, 2, 29), "total": Decimal("12.50")}) == (
+        b'{"spend":null,"since":"2024-02-29","total":12.5}'
+    )
+    with pytest.raises(TypeError, match="cannot send a object to dotmailer"):
+        encode_json({"value": object()})
