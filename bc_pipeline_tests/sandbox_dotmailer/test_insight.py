@@ -66,6 +66,38 @@ def test_records_for_missing_contacts_and_retyped_values_are_rejected(live):
     assert sorted(r["key"] for r in live.sandbox.state()["insight"]["Orders"]) == ["1", "5"]
 
 
+
+def test_records_dotmailer_cannot_store_are_rejected_with_every_reason(live):
+    long_key, long_text = "k" * 129, "x" * 5001
+    status = import_insight(
+        live.api,
+        "Catalog_Default",
+        "account",
+        [
+            {"key": "1", "json": {"name": "Mug", "sizes": [[1, 2]]}},
+            {"key": "2", "json": {"name": long_text, "tags": ["ok", long_text]}},
+            {"key": "3", "json": {"variants": [{long_key: 1, "sku": "A"}, [3]], "name": "Cup"}},
+            {"key": "4", "json": {"name": "Bowl", "price": 3.5, "tags": ["a"], "stock": {"count": 2}}},
+        ],
+        collection_type="catalog",
+    )
+    failures = {f["key"]: (f["failureReason"], f["details"]) for f in status["failures"]}
+    assert failures == {
+        "1": ("JsonContainsNestedArray", ["Field 'sizes' contains an array inside an array"]),
+        "2": ("JsonValueTooLong", ["Field 'name' is longer than 5000 characters",
+                                   "Field 'tags[]' is longer than 5000 characters"]),
+        "3": ("JsonKeyTooLong", [f"Field '{long_key[:40]}…' is longer than 128 characters",
+                                 "Field 'variants' contains an array inside an array"]),
+    }
+    assert [r["key"] for r in live.sandbox.state()["insight"]["Catalog_Default"]] == ["4"]
+    typed = import_insight(live.api, "Catalog_Default", "account", [
+        {"key": "5", "json": {"name": "Jug", "price": "3.50", "tags": [1], "stock": {"count": True}}},
+    ], collection_type="catalog")
+    assert typed["failures"][0]["details"] == [
+        "Field 'price' is expected to be a number", "Field 'tags[]' is expected to be a string",
+        "Field 'stock.count' is expected to be a number",
+    ]
+
 def test_records_are_replaced_by_key_and_deleted(live):
     import_contacts(live.api, [contact("ann@example.com")])
     catalog = [{"key": str(k), "json": {"name": f"P{k}"}} for k in (1, 2, 3)]
