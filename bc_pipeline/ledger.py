@@ -31,6 +31,9 @@ LEDGER_DDL = (
     """CREATE TABLE IF NOT EXISTS dotmailer.load_failures (
         book VARCHAR, email_key VARCHAR, email VARCHAR, hash VARCHAR, failure_code VARCHAR, reason VARCHAR,
         import_id VARCHAR, failed_at TIMESTAMPTZ, PRIMARY KEY (book, email_key))""",
+    # Files from before an import's rows went when it finished hold those of every import ever finished.
+    """DELETE FROM dotmailer.contact_import_rows WHERE import_id IN (
+           SELECT import_id FROM dotmailer.contact_imports WHERE finished_at IS NOT NULL)""",
 )
 
 

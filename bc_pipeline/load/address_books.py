@@ -213,6 +213,11 @@ def _apply_report(conn: duckdb.DuckDBPyConnection, book: str, report: ContactImp
             """UPDATE dotmailer.contact_imports SET finished_at = now(), status = 'finished'
                WHERE import_id IN (SELECT import_id FROM import_outcomes WHERE outcome <> 'pending')""",
         )
+        # What a finished import sent is now in book_members and load_failures; its rows were kept to resume it.
+        conn.execute(
+            """DELETE FROM dotmailer.contact_import_rows
+               WHERE import_id IN (SELECT import_id FROM import_outcomes WHERE outcome <> 'pending')""",
+        )
     result.import_ids.extend(sorted({r.import_id for r in report.results if r.import_id}))
     result.created += len(report.with_outcome("created"))
     result.updated += len(report.with_outcome("updated"))

@@ -142,13 +142,20 @@ def _resume_open_imports(conn, client, collection: InsightCollection, result: In
             if lost.status != 404:
                 raise
             # dotmailer no longer knows the import; its records were never confirmed, so they are sent again.
-            conn.execute(
-                "UPDATE dotmailer.insight_imports SET finished_at = now(), status = 'NotFound' WHERE import_id = ?",
-                [import_id],
-            )
+            _finish_import(conn, import_id, "NotFound")
             continue
         _apply_report(conn, collection, report, result)
         result.resumed_imports += 1
+
+
+def _finish_import(conn, import_id: str, status: str) -> None:
+    """Mark the import ended. What it sent is in insight_records or insight_failures by now, so the rows kept to resume
+    it go with it."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE dotmailer.insight_imports SET finished_at = now(), status = ? WHERE import_id = ?", [status, import_id]
+        )
+        conn.execute("DELETE FROM dotmailer.insight_import_rows WHERE import_id = ?", [import_id])
 
 
 def _delete_departed(conn, client: DotmailerClient, collection: InsightCollection, result: InsightLoadResult) -> None:
@@ -254,10 +261,7 @@ def _apply_report(conn, collection: InsightCollection, report: InsightImportRepo
         _apply_outcomes(conn, collection, report)
     for chunk in report.chunks:
         if chunk.import_id and chunk.status != "NotFinished":
-            conn.execute(
-                "UPDATE dotmailer.insight_imports SET finished_at = now(), status = ? WHERE import_id = ?",
-                [chunk.status, chunk.import_id],
-            )
+            _finish_import(conn, chunk.import_id, chunk.status)
     result.import_ids.extend(chunk.import_id for chunk in report.chunks if chunk.import_id)
     result.imported += len(report.imported)
     result.pending += len(report.pending)

@@ -29,6 +29,9 @@ INSIGHT_LEDGER_DDL = (
         collection VARCHAR, key VARCHAR, contact_email VARCHAR, hash VARCHAR)""",
     # Files from before the loads read each record's JSON from its outbound table as they send it.
     "ALTER TABLE dotmailer.pending_insight DROP COLUMN IF EXISTS json",
+    # Files from before an import's rows went when it finished hold those of every import ever finished.
+    """DELETE FROM dotmailer.insight_import_rows WHERE import_id IN (
+           SELECT import_id FROM dotmailer.insight_imports WHERE finished_at IS NOT NULL)""",
 )
 
 

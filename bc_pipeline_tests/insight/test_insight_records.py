@@ -141,6 +141,7 @@ def test_an_import_cut_off_while_running_is_resumed_not_sent_again(tmp_path, san
 
     assert (cut_off.sent, cut_off.pending, cut_off.imported) == (2, 2, 0)
     assert conn.execute("SELECT count(*) FROM dotmailer.insight_imports WHERE finished_at IS NULL").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM dotmailer.insight_import_rows").fetchone()[0] == 2
     sent = insight_import_requests(sandboxes.dotmailer)
 
     resumed = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)
@@ -149,6 +150,27 @@ def test_an_import_cut_off_while_running_is_resumed_not_sent_again(tmp_path, san
     assert insight_import_requests(sandboxes.dotmailer) == sent
     assert {r["key"] for r in sandboxes.dotmailer.state()["insight"]["Catalog_Default"]} == {"5", "6"}
     assert conn.execute("SELECT count(*) FROM dotmailer.insight_records").fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM dotmailer.insight_import_rows").fetchone()[0] == 0
+
+
+def test_a_file_holding_the_rows_of_finished_imports_keeps_only_those_of_open_ones(tmp_path):
+    conn = open_warehouse(tmp_path / "w.duckdb")
+    ensure_ledger(conn)
+    ensure_insight_ledger(conn)
+    conn.execute("""INSERT INTO dotmailer.insight_imports VALUES ('done', 'Catalog_Default', now(), now(), 'Finished', 2),
+                    ('open', 'Catalog_Default', now(), NULL, 'accepted', 1)""")
+    conn.execute("""INSERT INTO dotmailer.insight_import_rows VALUES ('done', 'Catalog_Default', '5', NULL, 'h'),
+                    ('done', 'Catalog_Default', '6', NULL, 'h'), ('open', 'Catalog_Default', '6', NULL, 'h')""")
+    conn.execute("""INSERT INTO dotmailer.contact_imports VALUES ('sent', 'customers', now(), now(), 'finished', 1),
+                    ('sending', 'customers', now(), NULL, 'accepted', 1)""")
+    conn.execute("""INSERT INTO dotmailer.contact_import_rows VALUES ('sent', 'customers', 'a@x.com', 'a@x.com', 'h'),
+                    ('sending', 'customers', 'b@x.com', 'b@x.com', 'h')""")
+
+    ensure_ledger(conn)
+    ensure_insight_ledger(conn)
+
+    assert conn.execute("SELECT import_id, key FROM dotmailer.insight_import_rows").fetchall() == [("open", "6")]
+    assert conn.execute("SELECT import_id FROM dotmailer.contact_import_rows").fetchall() == [("sending",)]
 
 
 def test_account_insight_off_keeps_the_catalogue_for_later(tmp_path, sandboxes, client):

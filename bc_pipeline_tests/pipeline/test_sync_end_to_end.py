@@ -31,7 +31,15 @@ def test_full_sync_matches_the_store(sandboxes):
     with _warehouse() as conn:
         staged = dict(conn.execute("SELECT id, email FROM bigcommerce.customers").fetchall())
         rejected = dict(conn.execute("SELECT email_key, reason FROM dotmailer.rejected_contacts").fetchall())
+        # Every import finished, so the ledger keeps their outcomes and none of the rows kept to resume them.
+        ledger = conn.execute(
+            """SELECT (SELECT count(*) FROM dotmailer.contact_imports WHERE finished_at IS NOT NULL),
+                      (SELECT count(*) FROM dotmailer.insight_imports WHERE finished_at IS NOT NULL),
+                      (SELECT count(*) FROM dotmailer.contact_import_rows),
+                      (SELECT count(*) FROM dotmailer.insight_import_rows)"""
+        ).fetchone()
     assert staged == {cid: c["email"] for cid, c in exported.items()}
+    assert ledger[0] >= 2 and ledger[1] >= 2 and ledger[2:] == (0, 0)
 
     for email_key, reason in rejected.items():
         assert reason and not PLAUSIBLE_EMAIL.fullmatch(email_key), (email_key, reason)
