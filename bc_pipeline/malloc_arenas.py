@@ -3,8 +3,8 @@
 glibc gives every thread that allocates an arena of its own, up to eight per core, and each arena keeps pages its
 thread freed for the next allocation made there. A sync runs many threads (one per extracted stream, DuckDB's
 workers, Dagster's own), so what one thread freed was seldom what another reused. Measured side by side at the
-benchmark's default store, a full sync peaked at 376 and 378 MiB with glibc's default and at 344 and 345 MiB with two
-arenas, in the same wall and CPU time; one arena took more CPU for no less memory.
+benchmark's default store, a full sync peaked at 376 and 378 MiB with glibc's default and at 344 to 354 MiB with two
+arenas (four runs), in the same wall and CPU time; one arena took more CPU for no less memory.
 """
 
 from __future__ import annotations
