@@ -18,15 +18,20 @@ ARENAS = 2
 M_ARENA_MAX = -8
 
 
-def limit_malloc_arenas(arenas: int = ARENAS) -> bool:
-    """Cap glibc's arenas at `arenas` for threads that have none yet; True if the cap was set.
+def glibc() -> ctypes.CDLL | None:
+    """The process's C library if it is glibc, else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None)
+    return libc if hasattr(libc, "gnu_get_libc_version") else None
+
+
+def limit_malloc_arenas() -> None:
+    """Cap glibc's arenas at ARENAS for threads that have none yet.
 
     Nothing is changed under another C library, nor when the environment sets MALLOC_ARENA_MAX: glibc applied that at
     start-up, and an operator's setting wins.
     """
-    if not sys.platform.startswith("linux") or os.environ.get("MALLOC_ARENA_MAX"):
-        return False
-    libc = ctypes.CDLL(None)
-    if not hasattr(libc, "gnu_get_libc_version"):
-        return False
-    return libc.mallopt(M_ARENA_MAX, arenas) == 1
+    libc = glibc()
+    if libc is not None and not os.environ.get("MALLOC_ARENA_MAX"):
+        libc.mallopt(M_ARENA_MAX, ARENAS)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import subprocess
 import sys
 
 import pytest
 
-from bc_pipeline.malloc_arenas import ARENAS
+from bc_pipeline.malloc_arenas import ARENAS, glibc
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux") or not hasattr(ctypes.CDLL(None), "gnu_get_libc_version"),
-    reason="arenas are glibc's",
-)
+pytestmark = pytest.mark.skipif(glibc() is None, reason="arenas are glibc's")
 
 THREADS = 6
 
