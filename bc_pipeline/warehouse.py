@@ -504,6 +504,25 @@ def duckdb_memory_limit(conn: duckdb.DuckDBPyConnection) -> str:
     return run_sql(conn, "SELECT current_setting('memory_limit')")[0][0]
 
 
+# What DuckDB keeps cached once `release_cached_blocks` has run: a load streams one chunk at a time through its
+# outbound table, so the blocks of the chunks sent are never read again.
+RELEASED_CACHE_LIMIT = "32MB"
+
+
+def release_cached_blocks(conn: duckdb.DuckDBPyConnection) -> None:
+    """Evict the table blocks DuckDB keeps cached, down to RELEASED_CACHE_LIMIT, and set its memory limit back.
+
+    DuckDB keeps every block a scan reads until its memory limit forces it out, so a load that reads a large table
+    once holds most of it by the end. Lowering the limit is what evicts them.
+    """
+    limit = duckdb_memory_limit(conn)
+    # While open queries hold more than the floor (a load of the larger benchmark store's 275,000 orders does),
+    # DuckDB refuses it and keeps its limit, but only after evicting every block it could.
+    with contextlib.suppress(duckdb.OutOfMemoryException):
+        run_sql(conn, f"SET memory_limit = '{RELEASED_CACHE_LIMIT}'")
+    run_sql(conn, f"SET memory_limit = '{limit}'")
+
+
 def _parse_chars(limit: str) -> int:
     """How much JSON, in characters, DuckDB is given to parse at once under the memory limit `limit`."""
     return int(_size_bytes(limit)) // STAGING_SLICE_FRACTION

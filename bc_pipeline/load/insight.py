@@ -28,7 +28,7 @@ from bc_pipeline.dotmailer.insight import (
 )
 from bc_pipeline.ledger import ensure_ledger
 from bc_pipeline.load.insight_ledger import ensure_insight_ledger
-from bc_pipeline.warehouse import lists_as_table, transaction
+from bc_pipeline.warehouse import lists_as_table, release_cached_blocks, transaction
 
 CONTACT_MISSING = "ContactEmailDoesNotExist"
 
@@ -252,6 +252,8 @@ def _record_accepted(conn, collection: InsightCollection, import_id: str, keys: 
                WHERE collection = ? AND key IN (SELECT unnest(?::VARCHAR[]))""",
             [import_id, collection.name, keys],
         )
+    # The chunk's records are in dotmailer's hands; the blocks they were read from are not needed again.
+    release_cached_blocks(conn)
     result.sent += len(keys)
 
 

@@ -6,6 +6,7 @@ import json
 import duckdb
 import pytest
 
+from bc_pipeline import warehouse
 from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.insight import DEFAULT_MAX_RECORDS_PER_CHUNK, MAX_RECORDS_PER_CHUNK, records_per_chunk
@@ -15,7 +16,7 @@ from bc_pipeline.load.insight_ledger import ensure_insight_ledger
 from bc_pipeline.transform.catalog import build_catalog
 from bc_pipeline.transform.contacts import build_contacts
 from bc_pipeline.transform.order_insight import build_order_insight
-from bc_pipeline.warehouse import open_warehouse, stage_pages
+from bc_pipeline.warehouse import load_memory_limit, open_warehouse, stage_pages
 from bc_pipeline_tests.insight.conftest import insight_import_requests
 from bc_pipeline_tests.insight.expected import json_types
 
@@ -277,3 +278,30 @@ def test_imports_grow_to_fill_the_concurrent_limit_but_not_past_their_size_bound
     assert records_per_chunk(1) == DEFAULT_MAX_RECORDS_PER_CHUNK
     assert records_per_chunk(27_508) == 5_502
     assert records_per_chunk(300_000) == MAX_RECORDS_PER_CHUNK
+
+
+def _cached_table_bytes(conn) -> int:
+    return conn.execute("SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'").fetchone()[0]
+
+
+def test_a_load_does_not_keep_the_records_it_has_sent_in_memory(tmp_path, sandboxes, client, monkeypatch):
+    # DuckDB keeps every block a scan reads until its memory limit forces it out: run alone at the benchmark's default
+    # store, the Orders load ended with 77 MB in DuckDB's memory, and 32 MB once it released them. To the scale of a
+    # test: about 15 MB of records against a floor of 4MB.
+    floor = 4 * 2**20
+    monkeypatch.setattr(warehouse, "RELEASED_CACHE_LIMIT", "4MiB")
+    path = tmp_path / "w.duckdb"
+    with open_warehouse(path) as conn:
+        conn.execute("CREATE SCHEMA dotmailer")
+        # Hex digests, which DuckDB cannot compress away: on disk the table stays about as large as its records.
+        conn.execute("""CREATE TABLE dotmailer.outbound_catalog AS SELECT i::VARCHAR AS key,
+            json_object('name', 'Cup ' || i, 'description',
+                        array_to_string(list_transform(range(100), lambda j: md5(i || '/' || j)), ''))::JSON AS json,
+            md5(i::VARCHAR) AS hash FROM range(1, 8001) AS t(i)""")
+    conn = open_warehouse(path, memory_cap=load_memory_limit())
+
+    result = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)
+
+    assert (result.sent, result.imported, len(result.import_ids)) == (8000, 8000, 2)
+    assert _cached_table_bytes(conn) <= floor
+    assert conn.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "122.0 MiB"
