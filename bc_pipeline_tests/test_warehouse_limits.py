@@ -12,6 +12,7 @@ from bc_pipeline.warehouse import (
     release_cached_blocks,
     working_memory_limit,
 )
+from bc_pipeline_tests.duckdb_memory import cached_table_bytes
 
 
 def _settings(conn) -> tuple[str, int]:
@@ -72,10 +73,6 @@ def test_what_spills_goes_beside_the_warehouse_not_into_the_working_directory(tm
         conn.close()
 
 
-def _cached_table_bytes(conn) -> int:
-    return conn.execute("SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'").fetchone()[0]
-
-
 def test_cached_blocks_are_released_even_while_a_query_holds_more_than_the_floor(tmp_path, monkeypatch):
     path = tmp_path / "w.duckdb"
     with open_warehouse(path) as conn:
@@ -83,7 +80,7 @@ def test_cached_blocks_are_released_even_while_a_query_holds_more_than_the_floor
                      "FROM range(400000)")
     conn = open_warehouse(path, memory_cap="128MB")
     conn.execute("SELECT sum(length(s)) FROM wide").fetchall()
-    cached = _cached_table_bytes(conn)
+    cached = cached_table_bytes(conn)
     # A result still being read holds its join's hash table, about 30 MB here, far above the floor.
     reader = conn.cursor()
     reader.execute("SELECT i FROM wide WHERE s IN (SELECT s FROM wide)")
@@ -92,6 +89,6 @@ def test_cached_blocks_are_released_even_while_a_query_holds_more_than_the_floor
 
     release_cached_blocks(conn)
 
-    assert cached > 20 * 2**20 and _cached_table_bytes(conn) < cached / 4
+    assert cached > 20 * 2**20 and cached_table_bytes(conn) < cached / 4
     assert conn.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "122.0 MiB"
     assert len(reader.fetchall()) == 400000 - 10

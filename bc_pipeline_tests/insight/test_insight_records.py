@@ -17,6 +17,7 @@ from bc_pipeline.transform.catalog import build_catalog
 from bc_pipeline.transform.contacts import build_contacts
 from bc_pipeline.transform.order_insight import build_order_insight
 from bc_pipeline.warehouse import load_memory_limit, open_warehouse, stage_pages
+from bc_pipeline_tests.duckdb_memory import cached_table_bytes
 from bc_pipeline_tests.insight.conftest import insight_import_requests
 from bc_pipeline_tests.insight.expected import json_types
 
@@ -280,10 +281,6 @@ def test_imports_grow_to_fill_the_concurrent_limit_but_not_past_their_size_bound
     assert records_per_chunk(300_000) == MAX_RECORDS_PER_CHUNK
 
 
-def _cached_table_bytes(conn) -> int:
-    return conn.execute("SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'").fetchone()[0]
-
-
 def test_a_load_does_not_keep_the_records_it_has_sent_in_memory(tmp_path, sandboxes, client, monkeypatch):
     # DuckDB keeps every block a scan reads until its memory limit forces it out: run alone at the benchmark's default
     # store, the Orders load ended with 77 MB in DuckDB's memory, and 32 MB once it released them. To the scale of a
@@ -303,5 +300,5 @@ def test_a_load_does_not_keep_the_records_it_has_sent_in_memory(tmp_path, sandbo
     result = load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)
 
     assert (result.sent, result.imported, len(result.import_ids)) == (8000, 8000, 2)
-    assert _cached_table_bytes(conn) <= floor
+    assert cached_table_bytes(conn) <= floor
     assert conn.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "122.0 MiB"

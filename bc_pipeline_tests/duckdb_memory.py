@@ -1,0 +1,6 @@
+"""What DuckDB holds in memory, as the memory tests read it."""
+
+
+def cached_table_bytes(conn) -> int:
+    """Bytes of table blocks DuckDB keeps in its buffer pool."""
+    return conn.execute("SELECT memory_usage_bytes FROM duckdb_memory() WHERE tag = 'BASE_TABLE'").fetchone()[0]
