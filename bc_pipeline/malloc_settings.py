@@ -7,12 +7,13 @@ benchmark's default store, a full sync peaked at 376 and 378 MiB with glibc's de
 arenas (four runs), in the same wall and CPU time; one arena took more CPU for no less memory.
 
 Mmap threshold: glibc serves a block above the threshold with a mapping of its own, returned to the system when freed.
-By default the threshold rises to the size of each such block freed, up to 32 MiB, so after the first import body of
-a dotmailer load (megabytes each) the next ones are carved out of the heap, where what they leave when freed is kept.
-At the benchmark's larger store the Orders load, run alone, peaked at 331 to 347 MiB with the threshold fixed
-(three runs) against 361 and 364 MiB, and a whole sync at 398 MiB against 436 MiB (one run each). The cost is system
-time: each page of orders the extraction receives is mapped and faulted in afresh, 0.5 to 1.4 s more of the default
-store's 16 to 17 s of extraction CPU (three pairs).
+By default the threshold rises to the size of each such block freed, up to 32 MiB, so after the first import body of a
+dotmailer load (megabytes each) the next ones are carved out of the heap, where what they leave when freed is kept. At
+the benchmark's larger store the Orders load, run alone, peaked at 331 to 347 MiB with the threshold fixed (three
+runs) against 361 and 364 MiB, and a whole sync at 398 MiB against 436 MiB (one run each; 405 MiB against 441 MiB in
+the benchmark runs of this change and the one before). The cost is system time: each page of orders the extraction
+receives is mapped and faulted in afresh, 0.5 to 1.4 s more of the default store's 16 to 17 s of extraction CPU (three
+pairs).
 """
 
 from __future__ import annotations
