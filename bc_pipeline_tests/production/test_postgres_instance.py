@@ -134,10 +134,12 @@ def queue_sync_run(env: dict[str, str]) -> str:
 
 def test_sync_job_runs_from_the_queue_on_the_postgres_instance(production_instance_env, postgres_server, tmp_path):
     log = tmp_path / "dagster-daemon.log"
+    # Queued before the daemon starts: on a fresh database both processes would create the instance's tables at
+    # once, and Postgres refuses the second CREATE TABLE (type "asset_keys" already exists).
+    run_id = queue_sync_run(production_instance_env)
     daemon = start_process_group([str(VENV_BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
                                  env=production_instance_env, log=log)
     try:
-        run_id = queue_sync_run(production_instance_env)
         with DagsterInstance.get() as instance:
             assert isinstance(instance.run_storage, PostgresRunStorage)
             finished = wait_until(lambda: _finished_run(instance, run_id), timeout=300, what=f"sync run {run_id}",
