@@ -459,7 +459,17 @@ WHY_MISSED = {
     "allocator holding a page's worth and peaked 15 to 20 MiB higher at the default store. Staging two pages at once "
     "(d4df325) parses both at once: side by side, the extractor alone peaked at 197 to 203 MiB at the peer store "
     "against 179 to 196 MiB, and at 275 to 292 MiB at the default store against 241 to 261 MiB (three pairs each), "
-    "for 13% less CPU. dlt's jsonl run appends the three streams to files and fetches no line items.",
+    "for 13% less CPU. Measured at 703dd41 (extractor alone, alternating runs): the first batch of orders, two pages, "
+    "sets the peer store's peak, taking the process up by about 45 MiB while DuckDB accounts for 19 MiB. DuckDB's "
+    "jemalloc already returns freed pages after 1 s (`dirty_decay_ms:1000`, two arenas); at the peer store "
+    "`allocator_background_threads`, decay times of 100 and 500 ms and a single arena were within the spread (165 "
+    "to 182 MiB). Purging every arena after each batch (jemalloc's `arena.<all>.purge`, called through DuckDB's "
+    "exported `mallctl`) peaked at 164 to 173 MiB against 170 to 181 MiB at the peer store, not lower at the default "
+    "one, for 8% more CPU. Purging so with one page a batch reached 147 to 149 MiB at the peer store, under "
+    "dlt's, and 221 to 225 MiB against 228 to 236 MiB at the default one, but took 28% more CPU and 20% more wall "
+    "there (23.6 to 24.0 s of CPU against 18.3 to 19.2 s, three runs each): each page is then its own statements. "
+    "Where the Pro wall is bound by the extractor's CPU, that is not adopted. dlt's jsonl run appends the three "
+    "streams to files and fetches no line items.",
 }
 
 
