@@ -333,10 +333,9 @@ WHY_MISSED = {
     "and 5.3 s, but peaked at 291 and 301 MiB against 264 and 265 MiB, where the memory targets are missed already. "
     "Keeping freed pages without raising the cap changed nothing (jemalloc never purging, `DUCKDB_JE_MALLOC_CONF` "
     "`dirty_decay_ms:-1`; glibc's trim threshold at 256 MB and mmap threshold at 32 MB; DuckDB's two allocator flush "
-    "thresholds at 8GB: all within the spread). The reverse costs it: since 5ad2e2c glibc's mmap threshold is fixed at "
-    "256 KiB for the memory it saves (see the memory reason), so each page received is mapped and faulted in afresh, "
-    "for 0.5 to 1.4 s more system CPU for the extractor alone at the default store (three pairs, 16 to 17 s of CPU "
-    "each). In one experiment the sandbox served the orders' pages again from "
+    "thresholds at 8GB: all within the spread). The reverse costs it: glibc's mmap threshold, fixed since 5ad2e2c, "
+    "adds 0.5 to 1.4 s of system CPU (see the cpu reason). In one experiment the sandbox served the orders' pages "
+    "again from "
     "a cache of their encoded bodies, spending 4.3 s of CPU on the extraction instead of 8.5 s: the extractor "
     "alone took 14.7 s against 16.4 s, so a faster sandbox could take a tenth off and the rest is the extractor's "
     "own CPU. The whole sync adds the same start-up, transforms and imports as at the Standard quota.",
@@ -370,9 +369,9 @@ WHY_MISSED = {
     "store, within the spread. Since b2c1781 pages reach DuckDB as the bytes received: a page holding any non-ASCII "
     "character had been decoded to a Python string of two or four bytes a character, which DuckDB encoded back to "
     "UTF-8 to parse it. Side by side at the default store (extractor alone, unthrottled, five alternating pairs) it "
-    "took 15.5 to 17.3 s of CPU against 16.9 to 18.4 s. Since 5ad2e2c each page received is mapped and faulted in "
-    "afresh, since glibc's mmap threshold is fixed for the memory it saves (see the memory reason): 0.5 to 1.4 s more "
-    "system CPU for the extractor alone at the default store (three pairs).",
+    "took 15.5 to 17.3 s of CPU against 16.9 to 18.4 s. Since 5ad2e2c glibc's mmap threshold is fixed at 256 KiB "
+    "for the memory it saves (see the memory reason), so each page received is mapped and faulted in afresh: 0.5 to "
+    "1.4 s more system CPU for the extractor alone at the default store (three pairs, 16 to 17 s of CPU each).",
     "rss": "Python's share stays flat (pages stream through); DuckDB's grows with the store until it reaches its cap. "
     "Every step runs in the one Dagster process, which holds 165 to 180 MiB when the extraction starts (98 MiB of it "
     "the imports) and returns to 185 to 200 MiB between steps. DuckDB is capped per step: the extraction and the SQL "
