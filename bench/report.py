@@ -335,10 +335,9 @@ WHY_MISSED = {
     "`dirty_decay_ms:-1`; glibc's trim threshold at 256 MB and mmap threshold at 32 MB; DuckDB's two allocator flush "
     "thresholds at 8GB: all within the spread). The reverse costs it: glibc's mmap threshold, fixed since 5ad2e2c, "
     "adds 0.5 to 1.4 s of system CPU (see the cpu reason). In one experiment the sandbox served the orders' pages "
-    "again from "
-    "a cache of their encoded bodies, spending 4.3 s of CPU on the extraction instead of 8.5 s: the extractor "
-    "alone took 14.7 s against 16.4 s, so a faster sandbox could take a tenth off and the rest is the extractor's "
-    "own CPU. The whole sync adds the same start-up, transforms and imports as at the Standard quota.",
+    "again from a cache of their encoded bodies, spending 4.3 s of CPU on the extraction instead of 8.5 s: the "
+    "extractor alone took 14.7 s against 16.4 s, so a faster sandbox could take a tenth off and the rest is the "
+    "extractor's own CPU. The whole sync adds the same start-up, transforms and imports as at the Standard quota.",
     "cpu": "Each page of 250 orders with their line items is about 1.5 MB of JSON. simdjson checks it and reads its "
     "ids (they drive the keyset) without building it as Python objects, DuckDB parses it again to project typed "
     "columns and keeps the order's raw record; with "
@@ -437,11 +436,9 @@ WHY_MISSED = {
     "for about 3% more CPU there: a growth of 1.24×. DuckDB's `checkpoint_threshold` at 4MB instead of 16MB (a "
     "checkpoint after about every batch of orders) peaked at 283 and 291 MiB at the larger store for about 4% more "
     "CPU; with the 128MB cap, at 259 and 261 MiB there and 206 to 213 MiB at the default store against 226 to 234 "
-    "MiB, for 10 to 16% more CPU: again 1.24×. At the peer store both stayed within the spread (160 to 174 MiB, "
-    "four runs each). Letting one stream stage at a time (the others wait, their pages received) peaked at 299 MiB "
-    "at the larger store, as without. "
-    "Already done: a fixed mmap threshold (5ad2e2c); an Insight "
-    "load evicts what it has sent (0ca3c30); two malloc arenas for all threads (d415fa4); a sync imports "
+    "MiB, for 10 to 16% more CPU: again 1.24×. Letting one stream stage at a time (the others wait, their pages "
+    "received) peaked at 299 MiB at the larger store, as without. Already done: a fixed mmap threshold (5ad2e2c); an "
+    "Insight load evicts what it has sent (0ca3c30); two malloc arenas for all threads (d415fa4); a sync imports "
     "neither pandas nor pyarrow nor numpy (60 to 80 MiB less at every size, which raised the ratios while the growth "
     "stayed the same); line items and addresses keep no copy of their JSON (9bcfe92); row groups of 2,048 rows, so "
     "a checkpoint rewrites at most 2,048 rows; transforms that read typed columns, not raw records; dotmailer loads "
@@ -476,8 +473,10 @@ WHY_MISSED = {
     "one, for 8% more CPU. Purging so with one page a batch reached 147 to 149 MiB at the peer store, under "
     "dlt's, and 221 to 225 MiB against 228 to 236 MiB at the default one, but took 28% more CPU and 20% more wall "
     "there (23.6 to 24.0 s of CPU against 18.3 to 19.2 s, three runs each): each page is then its own statements. "
-    "Where the Pro wall is bound by the extractor's CPU, that is not adopted. dlt's jsonl run appends the three "
-    "streams to files and fetches no line items.",
+    "Where the Pro wall is bound by the extractor's CPU, that is not adopted. Measured at 65d51f1, neither a 128MB "
+    "cap for the extraction nor DuckDB's `checkpoint_threshold` at 4MB, alone or together, went below the spread at "
+    "the peer store (160 to 174 MiB, four runs each). dlt's jsonl run appends the three streams to files and fetches "
+    "no line items.",
 }
 
 
