@@ -1,5 +1,5 @@
 """The warehouse connection caps DuckDB's memory and threads; the cap can be raised, and a bad value is refused.
-The extraction and the SQL transforms run under a share of the warehouse's cap, and the dotmailer loads under a lower
+The extraction and the SQL transforms run under shares of the warehouse's cap, and the dotmailer loads under a lower
 cap of their own, never above the warehouse's. What DuckDB spills goes beside the warehouse."""
 
 import pytest
@@ -7,10 +7,11 @@ import pytest
 from bc_pipeline import warehouse
 from bc_pipeline.warehouse import (
     MEMORY_LIMIT_VARIABLE,
+    extraction_memory_limit,
     load_memory_limit,
     open_warehouse,
     release_cached_blocks,
-    working_memory_limit,
+    transform_memory_limit,
 )
 from bc_pipeline_tests.duckdb_memory import cached_table_bytes
 
@@ -42,9 +43,11 @@ def test_a_memory_cap_that_is_not_a_size_is_refused_by_name(tmp_path, monkeypatc
     # The loads: lower, but never above the warehouse's.
     (load_memory_limit, None, "128MB", "122.0 MiB"), (load_memory_limit, "2GB", "128MB", "122.0 MiB"),
     (load_memory_limit, "64MB", "64MB", "61.0 MiB"), (load_memory_limit, "100 MiB", "100 MiB", "100.0 MiB"),
-    # The extraction and the transforms: a share of the warehouse's, which rises with it.
-    (working_memory_limit, None, "160MB", "152.5 MiB"), (working_memory_limit, "1GB", "625MB", "596.0 MiB"),
-    (working_memory_limit, "64MB", "40MB", "38.1 MiB"),
+    # The extraction and the transforms: shares of the warehouse's, which rise with it.
+    (extraction_memory_limit, None, "128MB", "122.0 MiB"), (extraction_memory_limit, "1GB", "500MB", "476.8 MiB"),
+    (extraction_memory_limit, "64MB", "32MB", "30.5 MiB"),
+    (transform_memory_limit, None, "160MB", "152.5 MiB"), (transform_memory_limit, "1GB", "625MB", "596.0 MiB"),
+    (transform_memory_limit, "64MB", "40MB", "38.1 MiB"),
 ])
 def test_the_steps_take_caps_of_their_own_from_the_warehouse(tmp_path, monkeypatch, step_cap, warehouse_cap, cap,
                                                              reported):

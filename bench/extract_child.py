@@ -13,12 +13,12 @@ import sys
 from bc_pipeline.bigcommerce.client import BigCommerceClient
 from bc_pipeline.bigcommerce.extract import extract_streams
 from bc_pipeline.bigcommerce.streams import STREAMS
-from bc_pipeline.warehouse import open_warehouse, working_memory_limit
+from bc_pipeline.warehouse import extraction_memory_limit, open_warehouse
 
 
 def main(argv: list[str]) -> int:
     warehouse_path, api_root, *names = argv
-    conn = open_warehouse(warehouse_path, memory_cap=working_memory_limit())
+    conn = open_warehouse(warehouse_path, memory_cap=extraction_memory_limit())
     with BigCommerceClient(api_root, os.environ["BC_ACCESS_TOKEN"]) as client:
         extract_streams(client, conn, [STREAMS[name] for name in names])
     conn.close()

@@ -16,7 +16,7 @@ from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline.enrolment.inbox import open_inbox
 from bc_pipeline.resources import BigCommerceResource, WarehouseResource
 from bc_pipeline.tombstones import apply_inbox_deletions
-from bc_pipeline.warehouse import duckdb_memory_limit, working_memory_limit
+from bc_pipeline.warehouse import duckdb_memory_limit, extraction_memory_limit
 
 DATED_STREAMS = ("customers", "subscribers", "orders", "products")
 
@@ -62,7 +62,7 @@ def bigcommerce_streams(context: dg.AssetExecutionContext, config: ExtractConfig
     window = partition_window(context, now=datetime.now(timezone.utc))
     specs = [STREAMS[name] for name in names]
     client = bigcommerce.client()
-    with warehouse.connect(memory_cap=working_memory_limit()) as conn:
+    with warehouse.connect(memory_cap=extraction_memory_limit()) as conn:
         if window is not None:
             context.log.info(f"backfill window {window[0].isoformat()} .. {window[1].isoformat()}")
         results = extract_streams(client, conn, specs, full=config.full, window=window)
@@ -79,7 +79,7 @@ def bigcommerce_streams(context: dg.AssetExecutionContext, config: ExtractConfig
           description="The connected store: name, URL, currency, timezone (GET /v2/store).")
 def bigcommerce_store(context: dg.AssetExecutionContext, bigcommerce: BigCommerceResource,
                       warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with warehouse.connect(memory_cap=working_memory_limit()) as conn:
+    with warehouse.connect(memory_cap=extraction_memory_limit()) as conn:
         result = extract_stream(bigcommerce.client(), conn, STREAMS["store"])
         name, url = conn.execute("SELECT name, secure_url FROM bigcommerce.store LIMIT 1").fetchone() or (None, None)
         context.log.info(f"connected store: {name} ({url})")

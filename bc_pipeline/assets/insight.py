@@ -14,7 +14,7 @@ from bc_pipeline.resources import DotmailerResource, WarehouseResource
 from bc_pipeline.transform.catalog import build_catalog
 from bc_pipeline.transform.contacts import VALID_EMAIL
 from bc_pipeline.transform.order_insight import build_order_insight
-from bc_pipeline.warehouse import duckdb_memory_limit, load_memory_limit, working_memory_limit
+from bc_pipeline.warehouse import duckdb_memory_limit, load_memory_limit, transform_memory_limit
 
 ORDER_INSIGHT = dg.AssetKey(["transform", "order_insight"])
 CATALOG = dg.AssetKey(["transform", "catalog"])
@@ -29,7 +29,7 @@ CATALOG = dg.AssetKey(["transform", "catalog"])
     description="One Insight record per completed, unarchived order, attached to its customer's or guest's email.",
 )
 def transform_order_insight(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with warehouse.connect(memory_cap=working_memory_limit()) as conn:
+    with warehouse.connect(memory_cap=transform_memory_limit()) as conn:
         build_order_insight(conn)
         outbound = conn.execute("SELECT count(*) FROM dotmailer.outbound_orders").fetchone()[0]
         reasons = conn.execute(
@@ -57,7 +57,7 @@ def transform_order_insight(context: dg.AssetExecutionContext, warehouse: Wareho
     description="One Insight record per visible product; hidden and deleted products are left out.",
 )
 def transform_catalog(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with warehouse.connect(memory_cap=working_memory_limit()) as conn:
+    with warehouse.connect(memory_cap=transform_memory_limit()) as conn:
         build_catalog(conn)
         outbound = conn.execute("SELECT count(*) FROM dotmailer.outbound_catalog").fetchone()[0]
         preview = table_preview(conn, "dotmailer.outbound_catalog")

@@ -5,7 +5,7 @@ import dagster as dg
 from bc_pipeline.assets.preview import markdown_table, table_preview
 from bc_pipeline.resources import ConnectorSettingsResource, WarehouseResource
 from bc_pipeline.transform.contacts import CUSTOMERS_BOOK, SUBSCRIBERS_BOOK, VALID_EMAIL, build_contacts
-from bc_pipeline.warehouse import working_memory_limit
+from bc_pipeline.warehouse import transform_memory_limit
 
 
 @dg.asset(
@@ -22,7 +22,7 @@ def transform_contacts(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     settings = connector.load()
     books = {CUSTOMERS_BOOK: bool(settings.customers_address_book),
              SUBSCRIBERS_BOOK: bool(settings.subscribers_address_book)}
-    with warehouse.connect(memory_cap=working_memory_limit()) as conn:
+    with warehouse.connect(memory_cap=transform_memory_limit()) as conn:
         build_contacts(conn, settings.field_mapping, books)
         contacts, rejected = conn.execute(
             "SELECT count(*), count(rejected_reason) FROM dotmailer.contacts").fetchone()

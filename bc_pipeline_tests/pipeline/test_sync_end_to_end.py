@@ -24,8 +24,8 @@ def test_full_sync_matches_the_store(sandboxes):
     # Both books load under the loads' own cap (128MB, which DuckDB reports in MiB).
     assert {summary.loads[book]["duckdb_memory_limit"] for book in ("customers_book", "subscribers_book")} == {
         "122.0 MiB"}
-    # The extraction runs under its share of the warehouse's cap: 160MB of 256MB.
-    assert {meta["duckdb_memory_limit"] for meta in summary.streams.values()} == {"152.5 MiB"}
+    # The extraction runs under its share of the warehouse's cap: 128MB of 256MB.
+    assert {meta["duckdb_memory_limit"] for meta in summary.streams.values()} == {"122.0 MiB"}
 
     exported = {c["id"]: c for c in sandboxes.bigcommerce.export("customers")}
     with _warehouse() as conn:
