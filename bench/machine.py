@@ -8,6 +8,7 @@ import os
 import platform
 import subprocess
 import time
+from pathlib import Path
 
 import duckdb
 
@@ -29,9 +30,12 @@ def _ram_gib() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
-def _git_revision() -> str:
-    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True).stdout
+def git_revision(root: Path = REPO_ROOT) -> str:
+    """The commit measured, marked when the tree differs from it. A previous run's results files do not count: one
+    clone runs the default benchmark, then the larger one, and what they wrote changes nothing measured."""
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":(exclude)bench/results*.md"], cwd=root,
+                           capture_output=True, text=True).stdout
     return (result.stdout.strip() or "unknown") + (" + uncommitted changes" if dirty.strip() else "")
 
 
@@ -82,7 +86,7 @@ def machine_facts() -> dict[str, str]:
         "RAM": f"{_ram_gib():.1f} GiB",
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),
-        "bc_pipeline": _git_revision(),
+        "bc_pipeline": git_revision(),
         "dagster": importlib.metadata.version("dagster"),
         "duckdb": importlib.metadata.version("duckdb"),
     }
