@@ -463,7 +463,7 @@ DUCKDB_THREADS = 2
 ROW_GROUP_SIZE = 2_048
 # The extraction holds a page being parsed and the row groups being written. With row groups this small it
 # spills little under a lower cap. At the larger benchmark store, 5/8 of the warehouse's cap took 90 MiB off its
-# peak for 8% more CPU, and half of it (128MB) took 12 to 20 MiB more for the same CPU. At the default store
+# peak for 8% more CPU, and half of it (128MB) a further 12 to 20 MiB for the same CPU. At the default store
 # half was within the spread, for about 3% more CPU: DuckDB evicts and reloads blocks.
 EXTRACTION_MEMORY_SHARE = 1 / 2
 # The SQL transforms run on one thread (see `building`) under 5/8 of the cap: half was measured for the
