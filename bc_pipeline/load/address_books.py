@@ -17,8 +17,9 @@ import duckdb
 from bc_pipeline.dotmailer.address_books import remove_contacts_from_book
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.contacts import ContactImportReport, import_contacts, resume_contact_import
+from bc_pipeline.ledger import ACCEPTED_IMPORTS_KEPT
 from bc_pipeline.transform.contacts import SUBSCRIBERS_BOOK
-from bc_pipeline.warehouse import lists_as_table, transaction
+from bc_pipeline.warehouse import LoadTooLarge, lists_as_table, transaction, within_memory_limit
 
 # Failures that sending the same data again cannot fix; they wait for the contact to change.
 PERMANENT_FAILURES = ("InvalidEmail", "GloballySuppressed", "SuppressedByDomain", "missingEmail", "tooLarge")
@@ -56,29 +57,30 @@ def load_address_book(
     only when there is something to send or remove, so a sync with no change makes no dotmailer call.
     """
     result = BookLoadResult(book=book)
-    _resume_open_imports(conn, client, book, result, poll_interval)
-    result.sent = _stage_pending(conn, book)
-    departed = _departed(conn, book)
-    if not result.sent and not departed:
-        return result
-    book_id = result.book_id = prepare_book()
-    if _switch_book(conn, book, book_id):
-        # What the ledger says the book holds went to another book (deleted in dotmailer, or renamed in
-        # connector.yaml): this one starts empty, so everyone is sent to it and nobody has left it.
+    with within_memory_limit(conn, f"loading the {book} address book", ACCEPTED_IMPORTS_KEPT, LoadTooLarge):
+        _resume_open_imports(conn, client, book, result, poll_interval)
         result.sent = _stage_pending(conn, book)
-        departed = []
-    if result.sent:
-        options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
-        # Outcomes are recorded chunk by chunk: a first load holds one chunk's results, not the store's.
-        import_contacts(
-            client,
-            _pending_contacts(conn, book, book_id),
-            poll_interval=poll_interval,
-            on_accepted=lambda import_id, emails: _record_accepted(conn, book, import_id, emails),
-            on_chunk_report=lambda report: _apply_report(conn, book, report, result),
-            **options,
-        )
-    result.removed = _remove_departed(conn, client, book, book_id, departed, poll_interval)
+        departed = _departed(conn, book)
+        if not result.sent and not departed:
+            return result
+        book_id = result.book_id = prepare_book()
+        if _switch_book(conn, book, book_id):
+            # What the ledger says the book holds went to another book (deleted in dotmailer, or renamed in
+            # connector.yaml): this one starts empty, so everyone is sent to it and nobody has left it.
+            result.sent = _stage_pending(conn, book)
+            departed = []
+        if result.sent:
+            options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
+            # Outcomes are recorded chunk by chunk: a first load holds one chunk's results, not the store's.
+            import_contacts(
+                client,
+                _pending_contacts(conn, book, book_id),
+                poll_interval=poll_interval,
+                on_accepted=lambda import_id, emails: _record_accepted(conn, book, import_id, emails),
+                on_chunk_report=lambda report: _apply_report(conn, book, report, result),
+                **options,
+            )
+        result.removed = _remove_departed(conn, client, book, book_id, departed, poll_interval)
     return result
 
 

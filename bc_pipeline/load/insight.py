@@ -26,9 +26,15 @@ from bc_pipeline.dotmailer.insight import (
     records_per_chunk,
     resume_insight_import,
 )
-from bc_pipeline.ledger import ensure_ledger
+from bc_pipeline.ledger import ACCEPTED_IMPORTS_KEPT, ensure_ledger
 from bc_pipeline.load.insight_ledger import ensure_insight_ledger
-from bc_pipeline.warehouse import lists_as_table, release_cached_blocks, transaction
+from bc_pipeline.warehouse import (
+    LoadTooLarge,
+    lists_as_table,
+    release_cached_blocks,
+    transaction,
+    within_memory_limit,
+)
 
 CONTACT_MISSING = "ContactEmailDoesNotExist"
 
@@ -97,30 +103,32 @@ def load_insight(
     ensure_ledger(conn)
     ensure_insight_ledger(conn)
     result = InsightLoadResult(collection=collection.name)
-    try:
-        _resume_open_imports(conn, client, collection, result, poll_interval, poll_timeout)
-        _delete_departed(conn, client, collection, result)
-        pending = _stage_pending(conn, collection)
-        if pending:
-            options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
-            # Outcomes are recorded chunk by chunk: a first load holds one chunk's results, not the store's.
-            import_insight(
-                client,
-                collection.name,
-                _pending_records(conn, collection),
-                scope=collection.scope,
-                collection_type=collection.collection_type,
-                max_records_per_chunk=records_per_chunk(pending),
-                poll_interval=poll_interval,
-                poll_timeout=poll_timeout,
-                on_accepted=lambda import_id, keys: _record_accepted(conn, collection, import_id, keys, result),
-                on_chunk_report=lambda report: _apply_report(conn, collection, report, result),
-                **options,
-            )
-    except InsightNotEnabled as disabled:
-        # Imports accepted before the refusal stay open in the ledger and are resumed once Insight is on.
-        result.insight_enabled = False
-        result.disabled_reason = disabled.code or "feature not active"
+    with within_memory_limit(conn, f"loading the {collection.name} Insight collection", ACCEPTED_IMPORTS_KEPT,
+                             LoadTooLarge):
+        try:
+            _resume_open_imports(conn, client, collection, result, poll_interval, poll_timeout)
+            _delete_departed(conn, client, collection, result)
+            pending = _stage_pending(conn, collection)
+            if pending:
+                options = {"max_chunk_bytes": max_chunk_bytes} if max_chunk_bytes else {}
+                # Outcomes are recorded chunk by chunk: a first load holds one chunk's results, not the store's.
+                import_insight(
+                    client,
+                    collection.name,
+                    _pending_records(conn, collection),
+                    scope=collection.scope,
+                    collection_type=collection.collection_type,
+                    max_records_per_chunk=records_per_chunk(pending),
+                    poll_interval=poll_interval,
+                    poll_timeout=poll_timeout,
+                    on_accepted=lambda import_id, keys: _record_accepted(conn, collection, import_id, keys, result),
+                    on_chunk_report=lambda report: _apply_report(conn, collection, report, result),
+                    **options,
+                )
+        except InsightNotEnabled as disabled:
+            # Imports accepted before the refusal stay open in the ledger and are resumed once Insight is on.
+            result.insight_enabled = False
+            result.disabled_reason = disabled.code or "feature not active"
     return result
 
 

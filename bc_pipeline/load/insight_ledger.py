@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import duckdb
 
+from bc_pipeline.ledger import drop_primary_key
+
 INSIGHT_LEDGER_DDL = (
     "CREATE SCHEMA IF NOT EXISTS dotmailer",
     # Records as dotmailer holds them; contact_email names the owner in contact-scoped collections.
@@ -17,9 +19,9 @@ INSIGHT_LEDGER_DDL = (
     """CREATE TABLE IF NOT EXISTS dotmailer.insight_imports (
         import_id VARCHAR PRIMARY KEY, collection VARCHAR, accepted_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
         status VARCHAR, records INTEGER)""",
+    # No primary key, for the reason given in `drop_primary_key`.
     """CREATE TABLE IF NOT EXISTS dotmailer.insight_import_rows (
-        import_id VARCHAR, collection VARCHAR, key VARCHAR, contact_email VARCHAR, hash VARCHAR,
-        PRIMARY KEY (import_id, key))""",
+        import_id VARCHAR, collection VARCHAR, key VARCHAR, contact_email VARCHAR, hash VARCHAR)""",
     # The last failure per record; cleared when a later send succeeds or the record leaves the collection.
     """CREATE TABLE IF NOT EXISTS dotmailer.insight_failures (
         collection VARCHAR, key VARCHAR, contact_email VARCHAR, reason VARCHAR, detail VARCHAR, hash VARCHAR,
@@ -38,3 +40,4 @@ INSIGHT_LEDGER_DDL = (
 def ensure_insight_ledger(conn: duckdb.DuckDBPyConnection) -> None:
     for statement in INSIGHT_LEDGER_DDL:
         conn.execute(statement)
+    drop_primary_key(conn, "dotmailer", "insight_import_rows")
