@@ -41,8 +41,8 @@ def test_a_memory_cap_that_is_not_a_size_is_refused_by_name(tmp_path, monkeypatc
 
 @pytest.mark.parametrize(("step_cap", "warehouse_cap", "cap", "reported"), [
     # The extraction, the transforms and the loads: shares of the warehouse's, which rise with it.
-    (load_memory_limit, None, "128MB", "122.0 MiB"), (load_memory_limit, "2GB", "1000MB", "953.6 MiB"),
-    (load_memory_limit, "64MB", "32MB", "30.5 MiB"),
+    (load_memory_limit, None, "96MB", "91.5 MiB"), (load_memory_limit, "2GB", "750MB", "715.2 MiB"),
+    (load_memory_limit, "64MB", "24MB", "22.8 MiB"),
     (extraction_memory_limit, None, "128MB", "122.0 MiB"), (extraction_memory_limit, "1GB", "500MB", "476.8 MiB"),
     (extraction_memory_limit, "64MB", "32MB", "30.5 MiB"),
     (transform_memory_limit, None, "160MB", "152.5 MiB"), (transform_memory_limit, "1GB", "625MB", "596.0 MiB"),

@@ -365,18 +365,18 @@ def test_a_load_does_not_keep_the_records_it_has_sent_in_memory(tmp_path, sandbo
     assert (result.sent, result.imported, len(result.import_ids)) == (8000, 8000, 2)
     # Recording the last import's outcomes reads a few blocks after the release.
     assert cached_table_bytes(conn) <= floor + 2**20
-    assert conn.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "122.0 MiB"
+    assert conn.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "91.5 MiB"
 
 
 def test_a_load_that_runs_out_of_memory_says_what_to_raise_and_the_next_sends_everything(tmp_path, sandboxes, client,
                                                                                            monkeypatch):
     path = _large_catalogue(tmp_path)
-    # The warehouse's cap an owner might set too low; the load takes half of it. 5,000 records of about 3 KB are
+    # The warehouse's cap an owner might set too low; the load takes 3/8 of it. 5,000 records of about 3 KB are
     # read at once to be sent, and do not fit.
     monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "16MB")
     conn = open_warehouse(path, memory_cap=load_memory_limit())
 
-    too_large = (f"loading the Catalog_Default Insight collection needed more than DuckDB's memory limit of 7.6 MiB. "
+    too_large = (f"loading the Catalog_Default Insight collection needed more than DuckDB's memory limit of 5.7 MiB. "
                  f"Set {MEMORY_LIMIT_VARIABLE} higher")
     with pytest.raises(LoadTooLarge, match=too_large):
         load_insight(conn, client, CATALOG_COLLECTION, poll_interval=0.01)

@@ -77,8 +77,8 @@ def test_insight_converges_sends_only_changes_and_removes_what_left(sandboxes, s
     assert gift_card["description"].startswith("Fish & chips lorem ipsum") and len(gift_card["description"]) == 1000
     assert gift_card["imagePath"] == "https://cdn.example/b.jpg"
     assert first.orders["insight_enabled"] and first.orders["failed"] == 0 and first.orders["import_ids"]
-    # The loads run under their own lower cap (128MB, which DuckDB reports in MiB).
-    assert first.orders["duckdb_memory_limit"] == first.catalog["duckdb_memory_limit"] == "122.0 MiB"
+    # The loads run under their own lower cap (96MB, which DuckDB reports in MiB).
+    assert first.orders["duckdb_memory_limit"] == first.catalog["duckdb_memory_limit"] == "91.5 MiB"
 
     imports_before = insight_import_requests(sandboxes.dotmailer)
     second = sync()

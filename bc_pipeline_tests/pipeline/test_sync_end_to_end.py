@@ -21,9 +21,9 @@ def _warehouse() -> duckdb.DuckDBPyConnection:
 def test_full_sync_matches_the_store(sandboxes):
     summary = run_sync(defs)
     assert summary.success, summary.failure
-    # Both books load under the loads' own cap (128MB, which DuckDB reports in MiB).
+    # Both books load under the loads' own cap (96MB, which DuckDB reports in MiB).
     assert {summary.loads[book]["duckdb_memory_limit"] for book in ("customers_book", "subscribers_book")} == {
-        "122.0 MiB"}
+        "91.5 MiB"}
     # The extraction runs under its share of the warehouse's cap: 128MB of 256MB.
     assert {meta["duckdb_memory_limit"] for meta in summary.streams.values()} == {"122.0 MiB"}
 
