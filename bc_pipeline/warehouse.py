@@ -437,9 +437,13 @@ def within_memory_limit(conn: duckdb.DuckDBPyConnection, doing: str, kept: str,
         yield
     except duckdb.OutOfMemoryException as out_of_memory:
         raise error(
-            f"{doing} needed more than DuckDB's memory limit of {duckdb_memory_limit(conn)}. Set "
-            f"{MEMORY_LIMIT_VARIABLE} higher (for example 1GB) and run the sync again; {kept}"
+            f"{doing} needed more than DuckDB's memory limit of {duckdb_memory_limit(conn)}. {raise_the_limit(kept)}"
         ) from out_of_memory
+
+
+def raise_the_limit(kept: str) -> str:
+    """What a store owner does when a step runs out of DuckDB's memory, and what the failed step left (`kept`)."""
+    return f"Set {MEMORY_LIMIT_VARIABLE} higher (for example 1GB) and run the sync again; {kept}"
 
 
 # A transform's joins, sorts and window functions keep state per thread, and not all of it spills. Building the
@@ -668,9 +672,8 @@ def _stage_records(cur, table: StagingTable, children: tuple[StagingTable, ...],
         else:
             which = f"{len(ids)} records with ids from {ids[0]} to {ids[-1]} ({size})"
         raise RecordsTooLarge(
-            f"{which} could not be staged into {table.qualified} under DuckDB's memory limit of {limit}. Set "
-            f"{MEMORY_LIMIT_VARIABLE} higher (for example 1GB) and run the sync again; the pages staged before "
-            "this one are kept."
+            f"{which} could not be staged into {table.qualified} under DuckDB's memory limit of {limit}. "
+            + raise_the_limit("the pages staged before this one are kept.")
         ) from error
 
 
