@@ -1,5 +1,5 @@
-"""The Insight transforms on odd staging rows, and the loader's ledger: crash recovery, disabled features, and each
-import recorded as it ends."""
+"""The Insight transforms on odd staging rows, and the loader's ledger: crash recovery, disabled features, each
+import recorded as it ends, import rows that leave no index behind, and loads that run out of memory."""
 
 import json
 
