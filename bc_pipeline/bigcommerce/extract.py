@@ -6,6 +6,10 @@ transaction; the transaction of the window's last page also moves the watermark 
 killed at any moment therefore leaves either the previous state or a half-scanned window with its exact resume
 point, and the next run finishes that window before opening a new one: no gap, and upserts by primary key make
 re-reads harmless.
+
+A sync stops the same way, on purpose, when the store's quota would make it wait long (`stop_at_quota_wait_s`):
+what it staged can be transformed and loaded while the quota refills, and a run with `finish_stopped` then scans
+the window each stream stopped in, and no other.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import duckdb
 
 from bc_pipeline import warehouse
 from bc_pipeline.bigcommerce.client import BigCommerceClient
+from bc_pipeline.bigcommerce.pacing import QuotaWait
 from bc_pipeline.bigcommerce.paging import Page, ScanWindow, pages, single_object_page
 from bc_pipeline.bigcommerce.streams import StreamSpec
 
@@ -46,6 +51,10 @@ class StreamResult:
     rate_limited: int
     watermark: datetime | None
     windows: tuple[tuple[datetime, datetime], ...]
+    # Stopped at a long wait for the quota, its window not finished: a run with `finish_stopped` finishes it, once
+    # the quota refills.
+    more_to_read: bool = False
+    quota_refills_at: datetime | None = None
 
 
 @dataclass
@@ -76,15 +85,19 @@ def extract_stream(
     full: bool = False,
     window: tuple[datetime, datetime] | None = None,
     safety_lag: timedelta = SAFETY_LAG,
+    finish_stopped: bool = False,
 ) -> StreamResult:
     """Stage every row of `spec` modified since its watermark (or in `window`, for a backfill).
 
     The store's clock in the answer to the run's first request ends its window. `full` re-reads the whole
     history; `window` (UTC bounds, e.g. a range of daily partitions) is scanned without moving the stream's
-    watermark, with its own resumable progress.
+    watermark, with its own resumable progress. `finish_stopped` scans one window only: the one a stopped run left
+    half-scanned, or for a stream stopped before its first page, its window from the watermark. When the client's
+    pacer stops at a long wait for the quota, the result says there is `more_to_read`.
     """
     with conn.cursor() as cur:
-        return _extract(client, cur, spec, full=full, window=window, safety_lag=safety_lag)
+        return _extract(client, cur, spec, full=full, window=window, safety_lag=safety_lag,
+                        finish_stopped=finish_stopped)
 
 
 def _extract(
@@ -95,6 +108,7 @@ def _extract(
     full: bool,
     window: tuple[datetime, datetime] | None,
     safety_lag: timedelta,
+    finish_stopped: bool,
 ) -> StreamResult:
     tally = _Tally()
     key = backfill_state_key(spec) if window else spec.name
@@ -109,13 +123,19 @@ def _extract(
     state = warehouse.read_sync_state(cur, key)
     watermark = state.watermark
     scanned = []
-    for scan, resume in _windows_to_scan(state, safety_lag, full=full, backfill=window):
-        for batch in _batches(pages(client, spec, scan, resume)):
-            end = batch[-1].window.end
-            advance_to = None if window else max(end, watermark or end)
-            _commit_pages(cur, spec, key, batch, tally, advance_to=advance_to, memory_limit=memory_limit)
-        watermark = advance_to or watermark
-        scanned.append((scan.start, end))
+    try:
+        windows = _windows_to_scan(state, safety_lag, full=full, backfill=window, finish_stopped=finish_stopped)
+        for scan, resume in windows:
+            for batch in _batches(pages(client, spec, scan, resume)):
+                end = batch[-1].window.end
+                advance_to = None if window else max(end, watermark or end)
+                _commit_pages(cur, spec, key, batch, tally, advance_to=advance_to, memory_limit=memory_limit)
+            watermark = advance_to or watermark
+            scanned.append((scan.start, end))
+    except QuotaWait as stop:
+        # The pages before the wait are committed with the scan's resume point.
+        refills_at = datetime.now(timezone.utc) + timedelta(seconds=stop.wait_s)
+        return _finish(cur, spec, key, tally, watermark, tuple(scanned), stopped_until=refills_at)
     return _finish(cur, spec, key, tally, watermark, tuple(scanned))
 
 
@@ -143,12 +163,14 @@ def _windows_to_scan(
     *,
     full: bool,
     backfill: tuple[datetime, datetime] | None,
+    finish_stopped: bool = False,
 ) -> list[tuple[ScanWindow, str | None]]:
     """Each window this run scans, in order, with its resume token.
 
-    A window a killed run left half-scanned is finished first, from its resume token; then the window from
-    the watermark to the store's time in the first answer. A window reaching into the last seconds could still
-    gain rows while it is scanned, so a backfill's range is cut there too."""
+    A window a killed or stopped run left half-scanned is finished first, from its resume token; then (unless
+    `finish_stopped` and there was one) the window from the watermark to the store's time in the first answer. A
+    window reaching into the last seconds could still gain rows while it is scanned, so a backfill's range is cut
+    there too."""
     pending = (state.window_start, state.window_end) if state.window_start is not None else None
     if backfill:
         start, cap = _whole_seconds(backfill[0]), _whole_seconds(backfill[1])
@@ -159,7 +181,9 @@ def _windows_to_scan(
         return [(ScanWindow(HISTORY_START, lag=safety_lag), None)]
     windows = [(ScanWindow(*pending), state.resume_after)] if pending else []
     start = max(moment for moment in (state.watermark, pending and pending[1], HISTORY_START) if moment)
-    return [*windows, (ScanWindow(start, lag=safety_lag), None)]
+    windows.append((ScanWindow(start, lag=safety_lag), None))
+    # A window opened after a stopped one's would cost a request each round for rows the next sync reads anyway.
+    return windows[:1] if finish_stopped else windows
 
 
 def _commit_pages(
@@ -203,11 +227,14 @@ def _finish(
     tally: _Tally,
     watermark: datetime | None,
     windows: tuple[tuple[datetime, datetime], ...],
+    *,
+    stopped_until: datetime | None = None,
 ) -> StreamResult:
     warehouse.mark_run_finished(
         cur, key, datetime.now(timezone.utc), rows=tally.rows, requests=tally.requests, rate_limited=tally.rate_limited
     )
-    return StreamResult(spec.name, tally.rows, tally.requests, tally.rate_limited, watermark, windows)
+    return StreamResult(spec.name, tally.rows, tally.requests, tally.rate_limited, watermark, windows,
+                        more_to_read=stopped_until is not None, quota_refills_at=stopped_until)
 
 
 def extract_streams(
@@ -218,21 +245,31 @@ def extract_streams(
     full: bool = False,
     window: tuple[datetime, datetime] | None = None,
     max_workers: int = 4,
+    stop_at_quota_wait_s: float | None = None,
+    finish_stopped: bool = False,
+    quota_refills_at: datetime | None = None,
 ) -> Mapping[str, StreamResult]:
     """Extract independent streams concurrently, one thread and one DuckDB cursor each, all paced by
-    the client's one pacer. Every stream runs to its end; failures are raised together afterwards
-    (the streams that succeeded keep their committed progress). `window` is a backfill's range, as in
-    `extract_stream`."""
+    the client's one pacer. Every stream runs to its end, or with `stop_at_quota_wait_s` until the quota would
+    make it wait that long; failures are raised together afterwards (the streams that succeeded keep their
+    committed progress). `window` is a backfill's range and `finish_stopped` as in `extract_stream`. No request
+    goes out before `quota_refills_at`, which a stopped run's results give: a first request into the window it
+    spent would be refused with 429."""
     specs = list(specs)
     # Cursors are made here: a connection must not be shared by threads, even to make cursors.
     cursors = [conn.cursor() for _ in specs]
+    if quota_refills_at is not None:
+        client.pacer.hold((quota_refills_at - datetime.now(timezone.utc)).total_seconds())
+    client.pacer.stop_at_wait_s = stop_at_quota_wait_s
     try:
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="bc-extract") as pool:
             futures = {
-                spec.name: pool.submit(extract_stream, client, cursor, spec, full=full, window=window)
+                spec.name: pool.submit(extract_stream, client, cursor, spec, full=full, window=window,
+                                       finish_stopped=finish_stopped)
                 for spec, cursor in zip(specs, cursors)
             }
     finally:
+        client.pacer.stop_at_wait_s = None
         for cursor in cursors:
             cursor.close()
     results, errors = {}, []

@@ -24,6 +24,14 @@ HEADER_WINDOW_MS = "x-rate-limit-time-window-ms"
 SAME_WINDOW_S = 0.5
 
 
+class QuotaWait(Exception):
+    """The quota is spent for longer than the caller chose to wait: it stops here and resumes in another run."""
+
+    def __init__(self, wait_s: float):
+        super().__init__(f"the store's request quota refills in {wait_s:.1f} s")
+        self.wait_s = wait_s
+
+
 @dataclass(frozen=True)
 class RateLimitHeaders:
     requests_left: int
@@ -57,6 +65,11 @@ class RatePacer:
     `acquire()` before each request claims one unit of the quota; `release()` with the response
     headers records what the store says is left. Units claimed by requests still in flight are
     subtracted from what the headers report, so N threads never overdraw the window together.
+
+    With `stop_at_wait_s` set, a wait at least that long raises `QuotaWait` instead, once this pacer has let half
+    a window's quota through: a caller then has that much read to do something with (a sync loads it) while the
+    quota refills. A run that starts in a window spent by an earlier one waits for it, or it would stop after a
+    request or two, each time.
     """
 
     def __init__(
@@ -87,6 +100,8 @@ class RatePacer:
         self._in_flight = 0
         self._headerless_429s = 0
         self.waited_s = 0.0
+        self.stop_at_wait_s: float | None = None
+        self._granted = 0
 
     def acquire(self) -> None:
         """Block until a request may be sent without exceeding the quota, then claim a unit."""
@@ -104,12 +119,21 @@ class RatePacer:
                     if self._left is not None:
                         self._left -= 1
                     self._in_flight += 1
+                    self._granted += 1
                     return
                 if wait <= 0:
                     wait = self._reset_at - now
                 wait = max(wait, 0.001)
+                if (self.stop_at_wait_s is not None and wait >= self.stop_at_wait_s
+                        and self._granted and self._granted >= (self._quota or 0) / 2):
+                    raise QuotaWait(wait)
                 self.waited_s += wait
             self._sleep(wait)
+
+    def hold(self, seconds: float) -> None:
+        """Send nothing for `seconds`: an earlier run spent the window, which refills then."""
+        with self._lock:
+            self._blocked_until = max(self._blocked_until, self._clock() + seconds)
 
     def release(self, headers: Mapping[str, str] | None, *, rate_limited: bool = False) -> None:
         """Record a finished request: its rate-limit headers and whether it was refused with 429."""

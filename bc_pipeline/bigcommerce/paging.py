@@ -21,6 +21,7 @@ from typing import Any
 
 from bc_pipeline.bigcommerce import lazy_json
 from bc_pipeline.bigcommerce.client import BigCommerceClient, BigCommerceError
+from bc_pipeline.bigcommerce.pacing import QuotaWait
 from bc_pipeline.bigcommerce.streams import DateFormat, Paging, StreamSpec
 
 ONE_SECOND = timedelta(seconds=1)
@@ -214,10 +215,16 @@ def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) ->
 
         send_what_is_left()
         done = False
+        stopped: QuotaWait | None = None
         while in_flight:
             finished = next(as_completed(in_flight))
             descending, sent_low, sent_high = in_flight.pop(finished)
-            listed = finished.result()
+            try:
+                listed = finished.result()
+            except QuotaWait as wait:
+                # The other direction's page may be on its way: it is staged before the scan stops, not read again.
+                stopped = wait
+                continue
             if descending:
                 reached = min(listed.ids) if listed.full else sent_low + 1
                 high = reached if high is None else min(high, reached)
@@ -226,9 +233,11 @@ def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) ->
             else:
                 low = max(low, max(listed.ids) if listed.full else sent_high - 1)
             done = done or (high is not None and low + 1 >= high)
-            if not done:
+            if not done and stopped is None:
                 send_what_is_left()
             yield Page.of(listed, token(), done and not in_flight, window)
+        if stopped is not None and not done:
+            raise stopped
 
 
 def _range_left(descending: bool, low: int, high: int | None, sent, page_size: int) -> tuple[int, int | None] | None:

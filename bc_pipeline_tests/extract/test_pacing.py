@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bc_pipeline.bigcommerce.pacing import RateLimitHeaders, RatePacer
+from bc_pipeline.bigcommerce.pacing import QuotaWait, RateLimitHeaders, RatePacer
 
 
 class FakeClock:
@@ -63,6 +63,46 @@ def test_waits_for_the_reset_when_the_last_unit_is_spent(clock):
     pacer.acquire()
 
     assert clock.sleeps == [pytest.approx(2.5)]
+
+
+def spend(pacer: RatePacer, count: int, quota: int, reset_ms: int) -> None:
+    for spent in range(1, count + 1):
+        pacer.acquire()
+        pacer.release(limits(quota - spent, reset_ms, quota=quota))
+
+
+def test_a_long_wait_stops_a_pacer_that_let_half_the_quota_through(clock):
+    pacer = pacer_on(clock)
+    pacer.stop_at_wait_s = 10.0
+    spend(pacer, 4, quota=4, reset_ms=20000)
+
+    with pytest.raises(QuotaWait) as stopped:
+        pacer.acquire()
+
+    assert stopped.value.wait_s == pytest.approx(20.0)
+    assert clock.sleeps == []
+
+
+def test_a_short_wait_is_waited_even_when_stopping_is_allowed(clock):
+    pacer = pacer_on(clock)
+    pacer.stop_at_wait_s = 10.0
+    spend(pacer, 4, quota=4, reset_ms=9000)
+
+    pacer.acquire()
+
+    assert clock.sleeps == [pytest.approx(9.0)]
+
+
+def test_a_pacer_that_starts_in_a_spent_window_waits_for_it_instead_of_stopping(clock):
+    # The window was spent by the run before: stopping after a request would make no progress, round after round.
+    pacer = pacer_on(clock)
+    pacer.stop_at_wait_s = 10.0
+    pacer.acquire()
+    pacer.release(limits(0, 20000, quota=150))
+
+    pacer.acquire()
+
+    assert clock.sleeps == [pytest.approx(20.0)]
 
 
 def test_units_claimed_by_requests_in_flight_are_reserved(clock):
