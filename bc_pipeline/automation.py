@@ -1,4 +1,4 @@
-"""The sync job and its 5-minute schedule."""
+"""The sync job, its 5-minute schedule, and the sensor that starts a sync's next round."""
 
 from datetime import datetime, timezone
 
@@ -6,13 +6,21 @@ import dagster as dg
 
 from bc_pipeline.assets.partitions import PARTITION_DATE_FORMAT
 from bc_pipeline.settings import load_settings
+from bc_pipeline.sync_rounds import resume_selection, stopped_reading, sync_run_config
 
 SYNC_JOB = "sync"
 SYNC_SCHEDULE = "sync_every_5_minutes"
+SYNC_RESUME_SENSOR = "resume_sync_rounds"
+# On a resuming round: the run it continues.
+RESUMES_TAG = "bc_pipeline/resumes"
+# On the rounds of "Sync now", which its own process runs one after another.
+ROUNDS_IN_PROCESS_TAG = "bc_pipeline/rounds_in_process"
+
+SYNC_SELECTION = dg.AssetSelection.groups("bigcommerce", "transform", "dotmailer")
 
 sync_job = dg.define_asset_job(
     SYNC_JOB,
-    selection=dg.AssetSelection.groups("bigcommerce", "transform", "dotmailer"),
+    selection=SYNC_SELECTION,
     description="Extract every BigCommerce stream, transform in DuckDB, load dotmailer.",
 )
 
@@ -47,4 +55,40 @@ def sync_every_5_minutes(context: dg.ScheduleEvaluationContext):
     if running:
         return dg.SkipReason(f"previous sync {running[0].dagster_run.run_id} is still {running[0].dagster_run.status.value}")
     tick = context.scheduled_execution_time
-    return dg.RunRequest(partition_key=current_partition_key(tick))
+    return dg.RunRequest(partition_key=current_partition_key(tick), run_config=sync_run_config())
+
+
+@dg.run_status_sensor(
+    name=SYNC_RESUME_SENSOR,
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[sync_job],
+    request_job=sync_job,
+    # The next round should start while the quota refills, not at the next 5-minute tick.
+    minimum_interval_seconds=5,
+    default_status=dg.DefaultSensorStatus.RUNNING if load_settings().data_sync else dg.DefaultSensorStatus.STOPPED,
+    description="Starts the next round of a sync that stopped reading at a long wait for the store's quota, so the "
+                "rest is read as soon as the quota refills.",
+)
+def resume_sync_rounds(context: dg.RunStatusSensorContext):
+    if not load_settings().data_sync:
+        return dg.SkipReason("data sync is off (connector.yaml: data_sync: false)")
+    run = context.dagster_run
+    if run.tags.get(ROUNDS_IN_PROCESS_TAG):
+        return dg.SkipReason(f"sync {run.run_id} runs its next round itself (Sync now)")
+    records = context.instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=1_000
+    ).records
+    left = stopped_reading(record.asset_materialization for record in records)
+    if left is None:
+        return dg.SkipReason(f"sync {run.run_id} read everything")
+    running = context.instance.get_run_records(filters=dg.RunsFilter(job_name=SYNC_JOB, statuses=IN_FLIGHT), limit=1)
+    if running:
+        # A sync finishes what an earlier one left half-read before it reads anything new.
+        return dg.SkipReason(f"sync {running[0].dagster_run.run_id} is already running and reads the rest")
+    return dg.RunRequest(
+        run_key=f"resume-{run.run_id}",
+        partition_key=run.tags.get("dagster/partition"),
+        run_config=sync_run_config(resuming=left),
+        asset_selection=resume_selection(context.repository_def.asset_graph, SYNC_SELECTION, left),
+        tags={RESUMES_TAG: run.run_id},
+    )

@@ -12,7 +12,7 @@ from bc_pipeline.assets.insight import (
 )
 from bc_pipeline.assets.load import customers_book, dotmailer_suppressions, subscribers_book
 from bc_pipeline.assets.transform import outbound_contact_checks, transform_contacts
-from bc_pipeline.automation import sync_every_5_minutes, sync_job
+from bc_pipeline.automation import resume_sync_rounds, sync_every_5_minutes, sync_job
 from bc_pipeline.enrolment.jobs import enrol_programs
 from bc_pipeline.enrolment.sensors import ENROLMENT_SENSORS
 from bc_pipeline.resources import (
@@ -28,7 +28,7 @@ defs = dg.Definitions(
     asset_checks=[outbound_contact_checks, outbound_insight_checks],
     jobs=[sync_job, enrol_programs],
     schedules=[sync_every_5_minutes],
-    sensors=[*ENROLMENT_SENSORS],
+    sensors=[resume_sync_rounds, *ENROLMENT_SENSORS],
     # Every step that opens the warehouse is in the `duckdb` pool of one, so a run's steps go one at a time anyway;
     # a process per step (Dagster's default) only added each step's start-up, about 4 s of CPU apiece.
     executor=dg.in_process_executor,

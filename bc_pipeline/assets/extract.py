@@ -20,6 +20,11 @@ from bc_pipeline.warehouse import duckdb_memory_limit, extraction_memory_limit
 
 DATED_STREAMS = ("customers", "subscribers", "orders", "products")
 
+# Metadata of a stream that stopped at a long wait for the quota: a run with `finish_stopped` is due, from the time
+# the quota refills.
+MORE_TO_READ = "more_to_read"
+QUOTA_REFILLS_AT = "quota_refills_at"
+
 _DESCRIPTIONS = {
     "customers": "Registered customers (v3) with their addresses, form fields and attributes.",
     "subscribers": "Newsletter subscribers (v3) with their consents; not all are customers.",
@@ -30,6 +35,26 @@ _DESCRIPTIONS = {
 
 class ExtractConfig(dg.Config):
     full: bool = Field(default=False, description="Ignore watermarks and re-read each stream's whole history.")
+    stop_at_quota_wait_s: float | None = Field(
+        default=None, gt=0,
+        description="Stop when the store's quota would make the extraction wait this many seconds; what it staged "
+                    "is loaded meanwhile, and a run with finish_stopped finishes the rest (the sync job does both).",
+    )
+    finish_stopped: bool = Field(
+        default=False, description="Only finish the window each stream last stopped in (see stop_at_quota_wait_s); "
+                                   "open no new one.",
+    )
+    quota_refills_at: str | None = Field(
+        default=None, description="Send no request before this time (ISO 8601): when the quota a stopped run spent "
+                                  "refills.",
+    )
+
+
+def _moment(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        raise ValueError(f"quota_refills_at {text!r} is not an ISO 8601 time, e.g. 2026-12-01T05:30:00+00:00") from None
 
 
 def _metadata(result: StreamResult, table: str, conn) -> dict:
@@ -39,6 +64,8 @@ def _metadata(result: StreamResult, table: str, conn) -> dict:
         "requests": dg.MetadataValue.int(result.requests),
         "rate_limited_429s": dg.MetadataValue.int(result.rate_limited),
         "watermark": dg.MetadataValue.text(result.watermark.isoformat() if result.watermark else "none"),
+        MORE_TO_READ: dg.MetadataValue.bool(result.more_to_read),
+        **({QUOTA_REFILLS_AT: result.quota_refills_at.isoformat()} if result.quota_refills_at else {}),
         "preview": dg.MetadataValue.md(table_preview(conn, f"bigcommerce.{table}")),
         "duckdb_memory_limit": duckdb_memory_limit(conn),
     }
@@ -65,7 +92,10 @@ def bigcommerce_streams(context: dg.AssetExecutionContext, config: ExtractConfig
     with warehouse.connect(memory_cap=extraction_memory_limit()) as conn:
         if window is not None:
             context.log.info(f"backfill window {window[0].isoformat()} .. {window[1].isoformat()}")
-        results = extract_streams(client, conn, specs, full=config.full, window=window)
+        results = extract_streams(client, conn, specs, full=config.full, window=window,
+                                  stop_at_quota_wait_s=config.stop_at_quota_wait_s,
+                                  finish_stopped=config.finish_stopped,
+                                  quota_refills_at=_moment(config.quota_refills_at))
         inbox = open_inbox()
         tombstones = apply_inbox_deletions(conn, inbox) if inbox else {}
         for name in names:

@@ -92,7 +92,7 @@ def test_a_sensor_whose_program_is_none_skips_saying_so(tmp_path, monkeypatch):
 
 
 def test_sensors_start_running_when_their_program_is_set():
-    assert {s.name: s.default_status for s in DEFS.sensors} == {
+    assert {s.name: s.default_status for s in DEFS.sensors if s.name.endswith("_enrolment")} == {
         "new_customers_enrolment": dg.DefaultSensorStatus.RUNNING,
         "new_subscribers_enrolment": dg.DefaultSensorStatus.RUNNING,
         "abandoned_baskets_enrolment": dg.DefaultSensorStatus.RUNNING,

@@ -168,7 +168,7 @@ def test_backfill_of_order_days_completes_as_one_run(dagster_ui, page, screensho
 
 def test_automation_page_lists_schedule_and_sensors_and_toggles_the_schedule(dagster_ui, page, screenshots):
     automations = [schedule.name for schedule in defs.schedules] + [sensor.name for sensor in defs.sensors]
-    assert SCHEDULE in automations and len(defs.sensors) == 3
+    assert SCHEDULE in automations and len(defs.sensors) == 4
     page.goto("/automation")
     for name in automations:
         expect(page.get_by_text(name, exact=True)).to_be_visible()
