@@ -50,8 +50,9 @@ def sync(sandbox: SandboxProcess, home: Path, scenario: str, logs: Path) -> RunO
         return RunOutcome(TOOL, scenario, measured, traffic, note=f"failed; see {logs}/ours-{scenario}.err")
     warehouse = home / "warehouse.duckdb"
     rows = {stream: len(ids) for stream, ids in delivered_ids(warehouse, DELIVERED_TABLES).items()}
-    steps = json.loads((logs / f"ours-{scenario}.out").read_text(encoding="utf-8"))["step_seconds"]
-    return RunOutcome(TOOL, scenario, measured, traffic, rows, steps=steps)
+    summary = json.loads((logs / f"ours-{scenario}.out").read_text(encoding="utf-8"))
+    return RunOutcome(TOOL, scenario, measured, traffic, rows, steps=summary["step_seconds"],
+                      round_steps=summary["round_step_seconds"])
 
 
 def extract_only(sandbox: SandboxProcess, workdir: Path, scenario: str, logs: Path,

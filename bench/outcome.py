@@ -19,8 +19,9 @@ class RunOutcome:
     # Ids in the store's export that the run did not deliver, per stream.
     lost: dict[str, int] = field(default_factory=dict)
     note: str = ""
-    # Seconds per Dagster step, as the sync reported them (our sync only).
+    # Seconds per Dagster step, as the sync reported them (our sync only): over all its rounds, then each round's.
     steps: dict[str, float] = field(default_factory=dict)
+    round_steps: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def records(self) -> int:

@@ -136,25 +136,33 @@ def _sandbox_cpu(outcome: RunOutcome, floor_s: float | None = None) -> str:
 NAMED_STEP_S = 1.0
 
 
+def _after_extraction(steps: dict[str, float]) -> list[tuple[float, str]]:
+    return sorted(((seconds, step) for step, seconds in steps.items() if not step.startswith("bigcommerce")),
+                  reverse=True)
+
+
 def _wall_by_step(outcome: RunOutcome, floor_s: float) -> str:
-    """The extraction's steps against the quota floor, then what ran after them, the longest named."""
+    """The extraction's steps against the quota floor, then what ran after the last of them, the longest named. A
+    sync in rounds also says how long the rounds before the last spent on transforms and loads."""
     steps = outcome.steps
     if not steps:
         return "not measured"
-    extraction, after = 0.0, []
-    for step, seconds in steps.items():
-        if step.startswith("bigcommerce"):
-            extraction += seconds
-        else:
-            after.append((seconds, step))
-    after.sort(reverse=True)
+    rounds = outcome.round_steps or [steps]
+    extraction = sum(seconds for step, seconds in steps.items() if step.startswith("bigcommerce"))
+    after = _after_extraction(rounds[-1])
     named = [f"{step} {seconds:.1f} s" for seconds, step in after if seconds >= NAMED_STEP_S]
     rest = [seconds for seconds, _ in after if seconds < NAMED_STEP_S]
     if rest:
         named.append(f"{len(rest)} more {sum(rest):.1f} s")
-    return (f"start-up and Dagster {outcome.measured.wall_s - sum(steps.values()):.1f} s; extraction "
-            f"{extraction:.1f} s ({_ratio(extraction, floor_s)} the quota floor); after it "
-            f"{sum(seconds for seconds, _ in after):.1f} s: " + ", ".join(named))
+    text = f"start-up and Dagster {outcome.measured.wall_s - sum(steps.values()):.1f} s; "
+    if len(rounds) > 1:
+        earlier = sum(seconds for steps_of_round in rounds[:-1] for seconds, _ in _after_extraction(steps_of_round))
+        text += (f"{len(rounds)} rounds: extraction {extraction:.1f} s in all ({_ratio(extraction, floor_s)} the quota "
+                 f"floor, its waits for the quota included), transforms and loads of the rounds before the last "
+                 f"{earlier:.1f} s; after the last round's extraction ")
+    else:
+        text += f"extraction {extraction:.1f} s ({_ratio(extraction, floor_s)} the quota floor); after it "
+    return text + f"{sum(seconds for seconds, _ in after):.1f} s: " + ", ".join(named)
 
 
 def _wall_vs(outcome: RunOutcome, floor_s: float) -> str:

@@ -1,5 +1,6 @@
 """The benchmark's measuring code on a tiny unthrottled store, peers skipped: the table it writes has its
-rows, and our extractor makes exactly the minimum number of requests. No timing is asserted."""
+rows, and our extractor makes exactly the minimum number of requests. No timing is asserted. And how the report
+tells where a sync in rounds spent its wall."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import pickle
 
 from bench import report, run
 from bench.floors import minimum_requests
+from bench.measure import Measured
+from bench.outcome import RunOutcome
+from bench.traffic import Traffic
 
 TINY_STORE = "120/300/20/40"
 # Orders are read from both ends of their id range at once, and where the two directions meet one page is read
@@ -41,3 +45,17 @@ def test_bench_writes_the_table_with_minimum_requests(tmp_path):
     assert steps["bigcommerce_streams"] > 0 and steps["dotmailer__orders_insight"] > 0
     assert sum(steps.values()) < size_run.full_sync.measured.wall_s
     assert "; after it " in report._wall_by_step(size_run.full_sync, floor_s=1.0)
+
+
+def test_a_sync_in_rounds_is_reported_by_its_last_round_after_the_extraction():
+    rounds = [{"bigcommerce_streams": 8.0, "transform__contacts": 0.5, "dotmailer__orders_insight": 3.0},
+              {"bigcommerce_streams": 18.0, "dotmailer__orders_insight": 2.0}]
+    sync = RunOutcome("ours", "standard", Measured(wall_s=36.0, cpu_s=10.0, peak_rss_mib=300.0, returncode=0),
+                      Traffic(), steps={"bigcommerce_streams": 26.0, "transform__contacts": 0.5,
+                                        "dotmailer__orders_insight": 5.0}, round_steps=rounds)
+
+    text = report._wall_by_step(sync, floor_s=26.0)
+
+    assert text == ("start-up and Dagster 4.5 s; 2 rounds: extraction 26.0 s in all (1.00× the quota floor, its waits "
+                    "for the quota included), transforms and loads of the rounds before the last 3.5 s; after the "
+                    "last round's extraction 2.0 s: dotmailer__orders_insight 2.0 s")
