@@ -224,6 +224,9 @@ def _two_ended_id_pages(client, spec: StreamSpec, window: ScanWindow, resume) ->
             except QuotaWait as wait:
                 # The other direction's page may be on its way: it is staged before the scan stops, not read again.
                 stopped = wait
+                if done and not in_flight:
+                    # The page already received ended the scan; the request that stopped was not needed.
+                    yield Page(None, token(), True, 0, 0, window)
                 continue
             if descending:
                 reached = min(listed.ids) if listed.full else sent_low + 1

@@ -3,10 +3,14 @@ twice, no window opened after the one a stream stopped in."""
 
 from __future__ import annotations
 
+import time
+
+from bc_pipeline.bigcommerce.client import BigCommerceClient
 from bc_pipeline.bigcommerce.extract import extract_stream, extract_streams
+from bc_pipeline.bigcommerce.pacing import QuotaWait
 from bc_pipeline.bigcommerce.streams import STREAMS, Paging
 from bc_pipeline.warehouse import read_sync_state
-from bc_pipeline_tests.extract.conftest import INCREMENTAL_STREAMS, assert_matches_store
+from bc_pipeline_tests.extract.conftest import INCREMENTAL_STREAMS, TOKEN, assert_matches_store
 
 MULTI_PAGE_STORE = {"customers": 300, "subscribers": 320, "orders": 600, "products": 260}
 
@@ -80,3 +84,27 @@ def test_a_stream_stopped_before_its_first_page_is_read_whole_by_the_finishing_r
     assert not finished.more_to_read
     assert read_sync_state(warehouse, "customers").watermark is not None
     assert_matches_store(store, warehouse, streams=("customers", "products"))
+
+
+class StoppingDescending(BigCommerceClient):
+    """Descending requests stop at a long wait for the quota, late: after the ascending page that ends the scan."""
+
+    def get(self, path, params=None, **kwargs):
+        if params and dict(STREAMS["products"].descending_params).items() <= dict(params).items():
+            time.sleep(0.3)
+            raise QuotaWait(20.0)
+        return super().get(path, params, **kwargs)
+
+
+def test_a_scan_ended_before_a_request_stopped_is_finished(bc_store, warehouse):
+    # 260 products: the first page, then an ascending page that ends the scan while the descending request waits.
+    store = bc_store(products=260)
+    store.settle()
+
+    with StoppingDescending(store.api_url, TOKEN) as client:
+        result = extract_stream(client, warehouse, STREAMS["products"])
+
+    assert not result.more_to_read
+    state = read_sync_state(warehouse, "products")
+    assert state.watermark is not None and state.window_start is None
+    assert_matches_store(store, warehouse, streams=("products",))
