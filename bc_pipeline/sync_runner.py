@@ -1,6 +1,7 @@
 """Run a sync in this process ("Sync now"), and summarise what it moved."""
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -14,11 +15,12 @@ from bc_pipeline.sync_rounds import (
     sync_run_config,
 )
 
-# Per-round counts, which add up over a sync's rounds; any other value is the last round's.
-ROUND_COUNTERS = frozenset({
+# What each round counts afresh (numbers, counts by reason, import ids), so a sync's is the rounds' sum; any other
+# value is the last round's.
+ROUND_TALLIES = frozenset({
     "rows_staged", "requests", "rate_limited_429s",
     "contacts_sent", "created", "updated", "failed", "removed_from_book", "resumed_imports",
-    "sent", "imported", "deleted",
+    "sent", "imported", "deleted", "failure_reasons", "import_ids",
 })
 
 
@@ -55,14 +57,9 @@ def _instance() -> dg.DagsterInstance:
 
 def _add_up(before: dict, now: dict) -> dict:
     merged = {**before, **now}
-    for key, value in now.items():
-        earlier = before.get(key)
-        if key in ROUND_COUNTERS and isinstance(value, int) and isinstance(earlier, int):
-            merged[key] = earlier + value
-        elif isinstance(value, dict) and isinstance(earlier, dict):
-            merged[key] = {k: earlier.get(k, 0) + value.get(k, 0) for k in {**earlier, **value}}
-        elif isinstance(value, list) and isinstance(earlier, list):
-            merged[key] = earlier + value
+    for key in ROUND_TALLIES & before.keys() & now.keys():
+        earlier, value = before[key], now[key]
+        merged[key] = dict(Counter(earlier) + Counter(value)) if isinstance(value, dict) else earlier + value
     return merged
 
 
