@@ -11,7 +11,12 @@ SMALL_STORE = dict(seed=11, customers=60, orders=150, products=20, subscribers=5
 
 @pytest.fixture
 def sandboxes(monkeypatch, tmp_path):
-    pair = start_sandboxes(BigCommerceSandboxConfig(**SMALL_STORE), DotmailerSandboxConfig(seed=11, import_steps=1))
+    yield from connected(monkeypatch, tmp_path, SMALL_STORE)
+
+
+def connected(monkeypatch, tmp_path, store: dict):
+    """Both sandboxes, `store` being the BigCommerce one's settings, and the pipeline pointed at them."""
+    pair = start_sandboxes(BigCommerceSandboxConfig(**store), DotmailerSandboxConfig(seed=11, import_steps=1))
     for key, value in pair.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("BC_PIPELINE_HOME", str(tmp_path / "home"))

@@ -11,13 +11,11 @@ import pytest
 from bc_pipeline.automation import SYNC_JOB, SYNC_RESUME_SENSOR
 from bc_pipeline.definitions import defs
 from bc_pipeline.paths import pipeline_home
-from bc_pipeline.sandbox.bigcommerce import BigCommerceSandboxConfig
-from bc_pipeline.sandbox.dotmailer import DotmailerSandboxConfig
-from bc_pipeline.sandbox.serve import start_sandboxes
 from bc_pipeline.sync_rounds import sync_run_config
 from bc_pipeline.sync_runner import run_sync
 from bc_pipeline_tests.insight.conftest import collection, rejected_email_keys
 from bc_pipeline_tests.insight.expected import orders_collection
+from bc_pipeline_tests.pipeline.conftest import connected
 from bc_pipeline_tests.pipeline.expected import book_members, store_contacts
 
 # Every stream spans two or three pages of 250, so a window's quota of 6 reads about half the store. Windows of 1.5 s:
@@ -28,16 +26,7 @@ STOP_AT_S = 0.5
 
 @pytest.fixture
 def quota_bound(monkeypatch, tmp_path):
-    pair = start_sandboxes(BigCommerceSandboxConfig(**QUOTA_BOUND_STORE),
-                           DotmailerSandboxConfig(seed=11, import_steps=1))
-    for name, value in pair.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("BC_PIPELINE_HOME", str(tmp_path / "home"))
-    settings = tmp_path / "connector.yaml"
-    settings.write_text("history_start_date: 2020-01-01\n", encoding="utf-8")
-    monkeypatch.setenv("BC_PIPELINE_SETTINGS", str(settings))
-    yield pair
-    pair.stop()
+    yield from connected(monkeypatch, tmp_path, QUOTA_BOUND_STORE)
 
 
 def _assert_dotmailer_holds_the_store(pair) -> None:
