@@ -33,6 +33,14 @@ IN_FLIGHT = [
 ]
 
 
+SYNC_OFF = "data sync is off (connector.yaml: data_sync: false; `bc-pipeline sync on` switches it on)"
+
+
+def _sync_in_flight(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+    records = instance.get_run_records(filters=dg.RunsFilter(job_name=SYNC_JOB, statuses=IN_FLIGHT), limit=1)
+    return records[0].dagster_run if records else None
+
+
 def current_partition_key(now: datetime | None = None) -> str:
     """Today's daily partition (UTC): the one the scheduled sync materializes incrementally."""
     return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime(PARTITION_DATE_FORMAT)
@@ -48,12 +56,9 @@ def current_partition_key(now: datetime | None = None) -> str:
 )
 def sync_every_5_minutes(context: dg.ScheduleEvaluationContext):
     if not load_settings().data_sync:
-        return dg.SkipReason("data sync is off (connector.yaml: data_sync: false; `bc-pipeline sync on` switches it on)")
-    running = context.instance.get_run_records(
-        filters=dg.RunsFilter(job_name=SYNC_JOB, statuses=IN_FLIGHT), limit=1
-    )
-    if running:
-        return dg.SkipReason(f"previous sync {running[0].dagster_run.run_id} is still {running[0].dagster_run.status.value}")
+        return dg.SkipReason(SYNC_OFF)
+    if running := _sync_in_flight(context.instance):
+        return dg.SkipReason(f"previous sync {running.run_id} is still {running.status.value}")
     tick = context.scheduled_execution_time
     return dg.RunRequest(partition_key=current_partition_key(tick), run_config=sync_run_config())
 
@@ -71,7 +76,7 @@ def sync_every_5_minutes(context: dg.ScheduleEvaluationContext):
 )
 def resume_sync_rounds(context: dg.RunStatusSensorContext):
     if not load_settings().data_sync:
-        return dg.SkipReason("data sync is off (connector.yaml: data_sync: false)")
+        return dg.SkipReason(SYNC_OFF)
     run = context.dagster_run
     if run.tags.get(ROUNDS_IN_PROCESS_TAG):
         return dg.SkipReason(f"sync {run.run_id} runs its next round itself (Sync now)")
@@ -81,10 +86,9 @@ def resume_sync_rounds(context: dg.RunStatusSensorContext):
     left = stopped_reading(record.asset_materialization for record in records)
     if left is None:
         return dg.SkipReason(f"sync {run.run_id} read everything")
-    running = context.instance.get_run_records(filters=dg.RunsFilter(job_name=SYNC_JOB, statuses=IN_FLIGHT), limit=1)
-    if running:
+    if running := _sync_in_flight(context.instance):
         # A sync finishes what an earlier one left half-read before it reads anything new.
-        return dg.SkipReason(f"sync {running[0].dagster_run.run_id} is already running and reads the rest")
+        return dg.SkipReason(f"sync {running.run_id} is already running and reads the rest")
     return dg.RunRequest(
         run_key=f"resume-{run.run_id}",
         partition_key=run.tags.get("dagster/partition"),
