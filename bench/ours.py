@@ -51,8 +51,7 @@ def sync(sandbox: SandboxProcess, home: Path, scenario: str, logs: Path) -> RunO
     warehouse = home / "warehouse.duckdb"
     rows = {stream: len(ids) for stream, ids in delivered_ids(warehouse, DELIVERED_TABLES).items()}
     summary = json.loads((logs / f"ours-{scenario}.out").read_text(encoding="utf-8"))
-    return RunOutcome(TOOL, scenario, measured, traffic, rows, steps=summary["step_seconds"],
-                      round_steps=summary["round_step_seconds"])
+    return RunOutcome(TOOL, scenario, measured, traffic, rows, round_steps=summary["round_step_seconds"])
 
 
 def extract_only(sandbox: SandboxProcess, workdir: Path, scenario: str, logs: Path,

@@ -19,9 +19,17 @@ class RunOutcome:
     # Ids in the store's export that the run did not deliver, per stream.
     lost: dict[str, int] = field(default_factory=dict)
     note: str = ""
-    # Seconds per Dagster step, as the sync reported them (our sync only): over all its rounds, then each round's.
-    steps: dict[str, float] = field(default_factory=dict)
+    # Seconds per Dagster step in each of the sync's rounds, as the sync reported them (our sync only).
     round_steps: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def steps(self) -> dict[str, float]:
+        """Seconds per Dagster step over all the sync's rounds."""
+        total: dict[str, float] = {}
+        for steps in self.round_steps:
+            for step, seconds in steps.items():
+                total[step] = total.get(step, 0.0) + seconds
+        return total
 
     @property
     def records(self) -> int:

@@ -147,7 +147,7 @@ def _wall_by_step(outcome: RunOutcome, floor_s: float) -> str:
     steps = outcome.steps
     if not steps:
         return "not measured"
-    rounds = outcome.round_steps or [steps]
+    rounds = outcome.round_steps
     extraction = sum(seconds for step, seconds in steps.items() if step.startswith("bigcommerce"))
     after = _after_extraction(rounds[-1])
     named = [f"{step} {seconds:.1f} s" for seconds, step in after if seconds >= NAMED_STEP_S]

@@ -51,8 +51,7 @@ def test_a_sync_in_rounds_is_reported_by_its_last_round_after_the_extraction():
     rounds = [{"bigcommerce_streams": 8.0, "transform__contacts": 0.5, "dotmailer__orders_insight": 3.0},
               {"bigcommerce_streams": 18.0, "dotmailer__orders_insight": 2.0}]
     sync = RunOutcome("ours", "standard", Measured(wall_s=36.0, cpu_s=10.0, peak_rss_mib=300.0, returncode=0),
-                      Traffic(), steps={"bigcommerce_streams": 26.0, "transform__contacts": 0.5,
-                                        "dotmailer__orders_insight": 5.0}, round_steps=rounds)
+                      Traffic(), round_steps=rounds)
 
     text = report._wall_by_step(sync, floor_s=26.0)
 
