@@ -6,15 +6,17 @@ import dagster as dg
 
 from bc_pipeline.assets.partitions import PARTITION_DATE_FORMAT
 from bc_pipeline.settings import load_settings
-from bc_pipeline.sync_rounds import resume_selection, stopped_reading, sync_run_config
+from bc_pipeline.sync_rounds import (
+    RESUMES_TAG,
+    ROUNDS_IN_PROCESS_TAG,
+    resume_selection,
+    stopped_reading,
+    sync_run_config,
+)
 
 SYNC_JOB = "sync"
 SYNC_SCHEDULE = "sync_every_5_minutes"
 SYNC_RESUME_SENSOR = "resume_sync_rounds"
-# On a resuming round: the run it continues.
-RESUMES_TAG = "bc_pipeline/resumes"
-# On the rounds of "Sync now", which its own process runs one after another.
-ROUNDS_IN_PROCESS_TAG = "bc_pipeline/rounds_in_process"
 
 SYNC_SELECTION = dg.AssetSelection.groups("bigcommerce", "transform", "dotmailer")
 

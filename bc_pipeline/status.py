@@ -24,6 +24,7 @@ from bc_pipeline.credential_checks import REGION_NAMES
 from bc_pipeline.env_file import read_env_file
 from bc_pipeline.paths import WAREHOUSE_FILE, pipeline_home
 from bc_pipeline.settings import SettingsError, load_settings
+from bc_pipeline.sync_rounds import rounds_of, stopped_reading
 
 WAREHOUSE_OPEN_TIMEOUT_S = 2.0
 REJECTED_REASONS_SHOWN = 3
@@ -39,6 +40,10 @@ class LastSync:
     rows_moved: int | None
     # "running" while a sync is in flight, else the Dagster run status or "finished" from the warehouse.
     state: str = "finished"
+    # A sync the store's quota split into rounds (see sync_rounds) is told as one, from its first round to its latest.
+    rounds: int = 1
+    # Its latest round stopped at the quota: the next one reads the rest.
+    more_to_read: bool = False
 
 
 @dataclass
@@ -171,24 +176,22 @@ def _read_instance(status: Status, instance: dg.DagsterInstance, now: datetime |
     if finished:
         record = finished[0]
         run = record.dagster_run
+        rounds = [_materializations(instance, each.run_id) for each in rounds_of(instance, run)]
+        staged = [m.metadata["rows_staged"].value for each in rounds for m in each if "rows_staged" in m.metadata]
         status.last_sync = LastSync(
             finished_at=datetime.fromtimestamp(record.end_time, timezone.utc) if record.end_time else None,
             succeeded=run.status == dg.DagsterRunStatus.SUCCESS,
-            rows_moved=_rows_staged_in_run(instance, run.run_id),
+            rows_moved=sum(map(int, staged)) if staged else None,
             state=run.status.value.lower(),
+            rounds=len(rounds),
+            more_to_read=stopped_reading(rounds[-1]) is not None,
         )
 
 
-def _rows_staged_in_run(instance: dg.DagsterInstance, run_id: str) -> int | None:
-    total, seen = 0, False
+def _materializations(instance: dg.DagsterInstance, run_id: str) -> list[dg.AssetMaterialization]:
     records = instance.get_records_for_run(run_id=run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
-    for record in records:
-        materialization = record.event_log_entry.asset_materialization
-        value = materialization.metadata.get("rows_staged") if materialization else None
-        if value is not None:
-            total += int(getattr(value, "value", value))
-            seen = True
-    return total if seen else None
+    return [record.event_log_entry.asset_materialization for record in records
+            if record.event_log_entry.asset_materialization]
 
 
 def _read_warehouse(status: Status, path: Path, timeout_s: float) -> None:
@@ -298,6 +301,10 @@ def _when(moment: datetime | None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
 
 
+def _rounds(count: int) -> str:
+    return f"{count} round{'s' if count > 1 else ''}"
+
+
 def render_status(status: Status) -> str:
     """The status as lines of plain text."""
     lines: list[tuple[str, str]] = []
@@ -331,6 +338,11 @@ def render_status(status: Status) -> str:
     else:
         outcome = {True: "succeeded", False: f"did not succeed ({last.state})", None: "finished"}[last.succeeded]
         rows = f", {last.rows_moved:,} rows moved" if last.rows_moved is not None else ""
+        if last.succeeded and last.more_to_read:
+            outcome = f"paused at the store's API quota after {_rounds(last.rounds)}"
+            rows += " so far; the next round reads the rest"
+        elif last.rounds > 1:
+            outcome += f" in {_rounds(last.rounds)}"
         lines.append(("Last sync", f"{_when(last.finished_at)}, {outcome}{rows}"))
     if status.sync_running:
         lines.append(("Now", "a sync is running"))

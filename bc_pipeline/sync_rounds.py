@@ -22,6 +22,11 @@ STREAM_STEP = "bigcommerce_streams"
 # Transforming and loading what a round staged takes seconds; a shorter wait is not worth a round's start-up.
 STOP_AT_QUOTA_WAIT_S = 10.0
 
+# On a resuming round: the run it continues, so the rounds of one sync can be found from its last.
+RESUMES_TAG = "bc_pipeline/resumes"
+# On the rounds of "Sync now", which its own process runs one after another.
+ROUNDS_IN_PROCESS_TAG = "bc_pipeline/rounds_in_process"
+
 # Rounds end by themselves: each finishes windows already open and opens none, and reads at least half a window's
 # quota before it may stop. This bounds "Sync now" should that ever fail to hold.
 MAX_ROUNDS = 1_000
@@ -45,6 +50,18 @@ def stopped_reading(materializations: Iterable[dg.AssetMaterialization]) -> Stop
             refills.append(metadata[QUOTA_REFILLS_AT].value)
     # ISO 8601 times in UTC sort as text.
     return StoppedReading(sorted(streams), max(refills)) if streams else None
+
+
+def rounds_of(instance: dg.DagsterInstance, last: dg.DagsterRun) -> list[dg.DagsterRun]:
+    """The rounds of the sync whose latest round is `last`, first to last (one run for a sync read in one)."""
+    rounds = [last]
+    while len(rounds) < MAX_ROUNDS and (earlier := rounds[0].tags.get(RESUMES_TAG)):
+        run = instance.get_run_by_id(earlier)
+        if run is None:
+            # Deleted from the run history: the rounds that remain are all that can be told.
+            break
+        rounds.insert(0, run)
+    return rounds
 
 
 def sync_run_config(*, full: bool = False, resuming: StoppedReading | None = None,

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from bc_pipeline.automation import ROUNDS_IN_PROCESS_TAG, SYNC_JOB, SYNC_SELECTION, current_partition_key
+from bc_pipeline.automation import SYNC_JOB, SYNC_SELECTION, current_partition_key
 from bc_pipeline.sync_rounds import (
     MAX_ROUNDS,
+    RESUMES_TAG,
+    ROUNDS_IN_PROCESS_TAG,
     STOP_AT_QUOTA_WAIT_S,
     resume_selection,
     stopped_reading,
@@ -99,7 +101,7 @@ def run_sync(defs: dg.Definitions, *, full: bool = False, instance: dg.DagsterIn
     job = defs.resolve_job_def(SYNC_JOB)
     instance = instance or _instance()
     partition_key = current_partition_key()
-    summary, selection, left = None, None, None
+    summary, selection, left, previous = None, None, None, None
     for _ in range(MAX_ROUNDS):
         run_config = sync_run_config(full=full and left is None, resuming=left,
                                      stop_at_quota_wait_s=stop_at_quota_wait_s)
@@ -111,9 +113,9 @@ def run_sync(defs: dg.Definitions, *, full: bool = False, instance: dg.DagsterIn
             instance=instance,
             raise_on_error=False,
             asset_selection=selection,
-            tags={ROUNDS_IN_PROCESS_TAG: "true"},
+            tags={ROUNDS_IN_PROCESS_TAG: "true", **({RESUMES_TAG: previous} if previous else {})},
         )
-        summary = _add_round(summary, result)
+        summary, previous = _add_round(summary, result), result.run_id
         left = stopped_reading(event.event_specific_data.materialization
                                for event in result.get_asset_materialization_events())
         if not result.success or left is None:

@@ -11,6 +11,7 @@ import pytest
 from bc_pipeline.automation import SYNC_JOB, SYNC_RESUME_SENSOR
 from bc_pipeline.definitions import defs
 from bc_pipeline.paths import pipeline_home
+from bc_pipeline.status import collect_status, render_status
 from bc_pipeline.sync_rounds import sync_run_config
 from bc_pipeline.sync_runner import run_sync
 from bc_pipeline_tests.insight.conftest import collection, rejected_email_keys
@@ -49,11 +50,17 @@ def test_sync_now_loads_in_rounds_until_the_store_is_read(quota_bound):
         assert summary.resumed_by, "the quota never stopped the extraction"
         # The daemon's sensor leaves the rounds to the process running them.
         assert "runs its next round itself" in _round_ended(instance, summary.run_id).skip_message
-    # Streams read whole in the first round are not read, transformed or loaded again.
-    assert summary.step_seconds.keys() >= {"bigcommerce_streams", "dotmailer__orders_insight"}
-    staged = {name: meta["rows_staged"] for name, meta in summary.streams.items()}
-    assert staged["orders"] >= len(orders_collection(quota_bound.bigcommerce, set()))
-    _assert_dotmailer_holds_the_store(quota_bound)
+        # Streams read whole in the first round are not read, transformed or loaded again.
+        assert summary.step_seconds.keys() >= {"bigcommerce_streams", "dotmailer__orders_insight"}
+        staged = {name: meta["rows_staged"] for name, meta in summary.streams.items()}
+        assert staged["orders"] >= len(orders_collection(quota_bound.bigcommerce, set()))
+        _assert_dotmailer_holds_the_store(quota_bound)
+        # `bc-pipeline status` tells the rounds as one sync.
+        last = collect_status(instance=instance).last_sync
+        rounds = 1 + len(summary.resumed_by)
+        assert (last.rounds, last.rows_moved, last.more_to_read) == (rounds, sum(staged.values()), False)
+        shown = render_status(collect_status(instance=instance))
+        assert f"succeeded in {rounds} rounds, {sum(staged.values()):,} rows moved" in shown
 
 
 def _round_ended(instance: dg.DagsterInstance, run_id: str):
@@ -66,13 +73,22 @@ def _round_ended(instance: dg.DagsterInstance, run_id: str):
     return defs.resolve_sensor_def(SYNC_RESUME_SENSOR)(context)
 
 
+def _rows_staged(result: dg.ExecuteInProcessResult) -> int:
+    return sum(event.materialization.metadata["rows_staged"].value
+               for event in result.get_asset_materialization_events()
+               if "rows_staged" in event.materialization.metadata)
+
+
 def test_the_sensor_starts_a_scheduled_syncs_next_round_until_the_store_is_read(quota_bound):
     job = defs.resolve_job_def(SYNC_JOB)
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(run_config=sync_run_config(stop_at_quota_wait_s=STOP_AT_S), instance=instance,
                                         partition_key="2026-12-01")
-        rounds = 1
+        rounds, staged = 1, _rows_staged(result)
         while isinstance(request := _round_ended(instance, result.run_id), dg.RunRequest):
+            last = collect_status(instance=instance).last_sync
+            assert (last.rounds, last.rows_moved, last.more_to_read) == (rounds, staged, True)
+            assert "paused at the store's API quota" in render_status(collect_status(instance=instance))
             config = request.run_config["ops"]["bigcommerce_streams"]["config"]
             assert config["finish_stopped"] and config["quota_refills_at"]
             assert request.partition_key == "2026-12-01"
@@ -81,12 +97,15 @@ def test_the_sensor_starts_a_scheduled_syncs_next_round_until_the_store_is_read(
             assert dg.AssetKey(["bigcommerce", "store"]) not in request.asset_selection
             config["stop_at_quota_wait_s"] = STOP_AT_S
             result = job.execute_in_process(run_config=request.run_config, asset_selection=request.asset_selection,
-                                            partition_key=request.partition_key, instance=instance)
+                                            partition_key=request.partition_key, instance=instance,
+                                            tags=request.tags)
             assert result.success
-            rounds += 1
+            rounds, staged = rounds + 1, staged + _rows_staged(result)
             assert rounds < 20
-    assert rounds > 1
-    assert "read everything" in request.skip_message
+        assert rounds > 1
+        assert "read everything" in request.skip_message
+        last = collect_status(instance=instance).last_sync
+        assert (last.succeeded, last.rounds, last.rows_moved, last.more_to_read) == (True, rounds, staged, False)
     _assert_dotmailer_holds_the_store(quota_bound)
 
 
