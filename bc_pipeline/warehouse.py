@@ -580,13 +580,40 @@ def open_warehouse(path: str | Path, *, memory_cap: str | None = None) -> duckdb
     conn = duckdb.connect(config=config)
     # The row group size is an ATTACH option only, so the file is attached to an in-memory host. Detaching the
     # host's own database makes the warehouse the default of every cursor made from this connection.
-    conn.execute(f"ATTACH ? AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(path)])
-    conn.execute("USE warehouse")
+    _attach(conn, str(path))
     conn.execute("DETACH memory")
     # A capped DuckDB spills long queries to disk; their progress bars would land in the run's output.
     conn.execute("SET enable_progress_bar = false")
     ensure_schema(conn)
     return conn
+
+
+def _attach(conn: duckdb.DuckDBPyConnection, path: str) -> None:
+    conn.execute(f"ATTACH ? AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [path])
+    conn.execute("USE warehouse")
+
+
+def reattach_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
+    """Detach the warehouse file and attach it again, on the same connection; its cursors and their temporary
+    tables stay. No cursor of the connection may be in a transaction.
+
+    DuckDB keeps what it knows of every row group written or read since the file was attached (a few KB a column
+    each, outside its memory limit) until it is detached; attached again, it reads a table's row groups only as
+    queries reach them, and of those only the columns they touch. An in-memory warehouse is left as it is: detached,
+    it would be gone."""
+    [(path,)] = run_sql(conn, "SELECT path FROM duckdb_databases() WHERE database_name = 'warehouse'")
+    if not path:
+        return
+    run_sql(conn, "ATTACH ':memory:' AS reattaching")
+    run_sql(conn, "USE reattaching")
+    try:
+        run_sql(conn, "DETACH warehouse")
+    except duckdb.Error:
+        run_sql(conn, "USE warehouse")
+        run_sql(conn, "DETACH reattaching")
+        raise
+    _attach(conn, path)
+    run_sql(conn, "DETACH reattaching")
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:

@@ -25,6 +25,7 @@ from bc_pipeline import warehouse
 from bc_pipeline.bigcommerce.client import BigCommerceClient
 from bc_pipeline.bigcommerce.pacing import QuotaWait
 from bc_pipeline.bigcommerce.paging import Page, ScanWindow, pages, single_object_page
+from bc_pipeline.bigcommerce.staging_gate import StagingGate
 from bc_pipeline.bigcommerce.streams import StreamSpec
 
 # Before any BigCommerce store existed: a window from here is the whole history.
@@ -86,6 +87,7 @@ def extract_stream(
     window: tuple[datetime, datetime] | None = None,
     safety_lag: timedelta = SAFETY_LAG,
     finish_stopped: bool = False,
+    gate: StagingGate | None = None,
 ) -> StreamResult:
     """Stage every row of `spec` modified since its watermark (or in `window`, for a backfill).
 
@@ -93,11 +95,13 @@ def extract_stream(
     history; `window` (UTC bounds, e.g. a range of daily partitions) is scanned without moving the stream's
     watermark, with its own resumable progress. `finish_stopped` scans one window only: the one a stopped run left
     half-scanned, or for a stream stopped before its first page, its window from the watermark. When the client's
-    pacer stops at a long wait for the quota, the result says there is `more_to_read`.
+    pacer stops at a long wait for the quota, the result says there is `more_to_read`. Streams extracted together
+    share one `gate`, made from the connection their cursors come from (`conn` itself when none is given).
     """
+    gate = gate or StagingGate(conn)
     with conn.cursor() as cur:
         return _extract(client, cur, spec, full=full, window=window, safety_lag=safety_lag,
-                        finish_stopped=finish_stopped)
+                        finish_stopped=finish_stopped, gate=gate)
 
 
 def _extract(
@@ -109,18 +113,20 @@ def _extract(
     window: tuple[datetime, datetime] | None,
     safety_lag: timedelta,
     finish_stopped: bool,
+    gate: StagingGate,
 ) -> StreamResult:
     tally = _Tally()
     key = backfill_state_key(spec) if window else spec.name
-    # Read once per run, not for every page: the limit decides whether a page is staged in slices.
-    memory_limit = warehouse.duckdb_memory_limit(cur)
-    warehouse.mark_run_started(cur, key, datetime.now(timezone.utc))
+    with gate.in_use():
+        # Read once per run, not for every page: the limit decides whether a page is staged in slices.
+        memory_limit = warehouse.duckdb_memory_limit(cur)
+        warehouse.mark_run_started(cur, key, datetime.now(timezone.utc))
+        state = warehouse.read_sync_state(cur, key)
     if not spec.incremental:
         _commit_pages(cur, spec, key, [single_object_page(client, spec)], tally, advance_to=None,
-                      memory_limit=memory_limit)
-        return _finish(cur, spec, key, tally, None, ())
+                      memory_limit=memory_limit, gate=gate)
+        return _finish(cur, gate, spec, key, tally, None, ())
 
-    state = warehouse.read_sync_state(cur, key)
     watermark = state.watermark
     scanned = []
     try:
@@ -129,14 +135,15 @@ def _extract(
             for batch in _batches(pages(client, spec, scan, resume)):
                 end = batch[-1].window.end
                 advance_to = None if window else max(end, watermark or end)
-                _commit_pages(cur, spec, key, batch, tally, advance_to=advance_to, memory_limit=memory_limit)
+                _commit_pages(cur, spec, key, batch, tally, advance_to=advance_to, memory_limit=memory_limit,
+                              gate=gate)
             watermark = advance_to or watermark
             scanned.append((scan.start, end))
     except QuotaWait as stop:
         # The pages before the wait are committed with the scan's resume point.
         refills_at = datetime.now(timezone.utc) + timedelta(seconds=stop.wait_s)
-        return _finish(cur, spec, key, tally, watermark, tuple(scanned), stopped_until=refills_at)
-    return _finish(cur, spec, key, tally, watermark, tuple(scanned))
+        return _finish(cur, gate, spec, key, tally, watermark, tuple(scanned), stopped_until=refills_at)
+    return _finish(cur, gate, spec, key, tally, watermark, tuple(scanned))
 
 
 def _batches(scan: Iterator[Page]) -> Iterator[list[Page]]:
@@ -195,6 +202,7 @@ def _commit_pages(
     *,
     advance_to: datetime | None,
     memory_limit: str,
+    gate: StagingGate,
 ) -> None:
     """Stage consecutive pages and record the scan's progress after the last of them atomically; the window's last
     page also moves the watermark. When they fail together, each page is committed on its own, so the pages
@@ -202,7 +210,7 @@ def _commit_pages(
     bodies = [page.content for page in batch if page.content]
     last = batch[-1]
     try:
-        with warehouse.transaction(cur):
+        with gate.in_use(), warehouse.transaction(cur):
             rows = warehouse.stage_pages(cur, spec.table, spec.child_tables, bodies, spec.records_path,
                                          memory_limit=memory_limit) if bodies else 0
             if last.last:
@@ -215,13 +223,16 @@ def _commit_pages(
         if len(batch) == 1:
             raise
         for page in batch:
-            _commit_pages(cur, spec, key, [page], tally, advance_to=advance_to, memory_limit=memory_limit)
+            _commit_pages(cur, spec, key, [page], tally, advance_to=advance_to, memory_limit=memory_limit,
+                          gate=gate)
         return
     tally.count(batch, rows)
+    gate.staged(rows)
 
 
 def _finish(
     cur: duckdb.DuckDBPyConnection,
+    gate: StagingGate,
     spec: StreamSpec,
     key: str,
     tally: _Tally,
@@ -230,9 +241,9 @@ def _finish(
     *,
     stopped_until: datetime | None = None,
 ) -> StreamResult:
-    warehouse.mark_run_finished(
-        cur, key, datetime.now(timezone.utc), rows=tally.rows, requests=tally.requests, rate_limited=tally.rate_limited
-    )
+    with gate.in_use():
+        warehouse.mark_run_finished(cur, key, datetime.now(timezone.utc), rows=tally.rows, requests=tally.requests,
+                                    rate_limited=tally.rate_limited)
     return StreamResult(spec.name, tally.rows, tally.requests, tally.rate_limited, watermark, windows,
                         more_to_read=stopped_until is not None, quota_refills_at=stopped_until)
 
@@ -248,16 +259,18 @@ def extract_streams(
     stop_at_quota_wait_s: float | None = None,
     finish_stopped: bool = False,
     quota_refills_at: datetime | None = None,
+    gate: StagingGate | None = None,
 ) -> Mapping[str, StreamResult]:
     """Extract independent streams concurrently, one thread and one DuckDB cursor each, all paced by
     the client's one pacer. Every stream runs to its end, or with `stop_at_quota_wait_s` until the quota would
     make it wait that long; failures are raised together afterwards (the streams that succeeded keep their
     committed progress). `window` is a backfill's range and `finish_stopped` as in `extract_stream`. No request
     goes out before `quota_refills_at`, which a stopped run's results give: a first request into the window it
-    spent would be refused with 429."""
+    spent would be refused with 429. The streams share `gate` (by default one on `conn`)."""
     specs = list(specs)
     # Cursors are made here: a connection must not be shared by threads, even to make cursors.
     cursors = [conn.cursor() for _ in specs]
+    gate = gate or StagingGate(conn)
     if quota_refills_at is not None:
         client.pacer.hold((quota_refills_at - datetime.now(timezone.utc)).total_seconds())
     client.pacer.stop_at_wait_s = stop_at_quota_wait_s
@@ -265,7 +278,7 @@ def extract_streams(
         with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="bc-extract") as pool:
             futures = {
                 spec.name: pool.submit(extract_stream, client, cursor, spec, full=full, window=window,
-                                       finish_stopped=finish_stopped)
+                                       finish_stopped=finish_stopped, gate=gate)
                 for spec, cursor in zip(specs, cursors)
             }
     finally:

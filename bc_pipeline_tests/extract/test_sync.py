@@ -15,6 +15,7 @@ import pytest
 from bc_pipeline.bigcommerce.client import BigCommerceClient
 from bc_pipeline.bigcommerce.extract import SAFETY_LAG, extract_stream, extract_streams
 from bc_pipeline.bigcommerce.paging import ScanWindow, list_request, pages
+from bc_pipeline.bigcommerce.staging_gate import StagingGate
 from bc_pipeline.bigcommerce.streams import STREAMS
 from bc_pipeline_tests.extract.conftest import (
     INCREMENTAL_STREAMS,
@@ -50,6 +51,22 @@ def test_full_sync_matches_the_store_within_the_minimum_requests_and_without_429
     assert stats["total_requests"] <= minimum_requests(store) + len(INCREMENTAL_STREAMS) + 1
     assert api_requests(store)["GET /v2/store"] == 1
     assert sum(result.requests for result in results.values()) == stats["total_requests"]
+
+
+def test_streams_staged_together_while_the_warehouse_is_reattached_again_and_again_match_the_store(bc_store,
+                                                                                                   warehouse):
+    store = bc_store(customers=520, subscribers=600, orders=1100, products=251)
+    client = store.client()
+    gate = StagingGate(warehouse, every_records=300)
+
+    store.settle()
+    results = extract_streams(client, warehouse, STREAMS.values(), gate=gate)
+
+    assert_matches_store(store, warehouse)
+    # 2,472 records, counted as each batch of up to two pages commits.
+    assert gate.reattached >= 3
+    watermarks = dict(warehouse.execute("SELECT stream, watermark FROM bigcommerce.sync_state").fetchall())
+    assert all(watermarks[name] == result.watermark for name, result in results.items())
 
 
 def test_store_information_is_staged(bc_store, warehouse):

@@ -9,6 +9,7 @@ import duckdb
 
 from bc_pipeline import warehouse
 from bc_pipeline.warehouse import open_warehouse, run_sql, stage_pages
+from bc_pipeline_tests.duckdb_memory import cached_table_bytes
 
 
 def _columns(conn, table: str) -> dict[str, str]:
@@ -199,3 +200,39 @@ def test_rereading_the_same_page_is_harmless_and_duplicates_in_a_page_collapse(t
     assert run_sql(conn, "SELECT id, status_id FROM bigcommerce.orders ORDER BY id") == [(1, 2), (2, 1)]
     assert run_sql(conn, "SELECT order_id, id FROM bigcommerce.order_line_items ORDER BY ALL") == [(1, 11), (2, 21)]
     conn.close()
+
+
+def _warehouse_oid(conn) -> int:
+    return run_sql(conn, "SELECT database_oid FROM duckdb_databases() WHERE database_name = 'warehouse'")[0][0]
+
+
+def test_reattaching_keeps_the_rows_the_cursors_and_their_temporary_tables_and_drops_the_cached_blocks(tmp_path):
+    conn = open_warehouse(tmp_path / "warehouse.duckdb")
+    cursor = conn.cursor()
+    _stage_orders(cursor, [_order(order_id, "2024-01-01T00:00:00Z", 11, [order_id]) for order_id in range(1, 3001)])
+    run_sql(cursor, "CREATE TEMP TABLE kept AS SELECT 1 AS one")
+    run_sql(conn, "CHECKPOINT")
+    run_sql(cursor, "SELECT sum(length(raw)) FROM bigcommerce.orders")
+    attached, cached = _warehouse_oid(conn), cached_table_bytes(conn)
+
+    warehouse.reattach_warehouse(conn)
+
+    assert _warehouse_oid(conn) != attached
+    # Attaching reads the file's catalog, one block of it.
+    assert cached_table_bytes(conn) <= 256 * 1024 < cached // 4
+    assert run_sql(cursor, "SELECT count(*) FROM bigcommerce.orders") == [(3000,)]
+    assert run_sql(cursor, "SELECT count(*) FROM bigcommerce.order_line_items") == [(3000,)]
+    assert run_sql(cursor, "SELECT one FROM kept") == [(1,)]
+    _stage_orders(cursor, [_order(3001, "2024-01-01T00:00:00Z", 11, [3001])])
+    conn.close()
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as reopened:
+        assert run_sql(reopened, "SELECT count(*) FROM bigcommerce.orders") == [(3001,)]
+
+
+def test_an_in_memory_warehouse_is_not_reattached(tmp_path):
+    conn = open_warehouse(":memory:")
+    _stage_orders(conn, [_order(1, "2024-01-01T00:00:00Z", 11, [1])])
+
+    warehouse.reattach_warehouse(conn)
+
+    assert run_sql(conn, "SELECT id FROM bigcommerce.orders") == [(1,)]
