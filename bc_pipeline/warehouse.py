@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -593,6 +594,27 @@ def _attach(conn: duckdb.DuckDBPyConnection, path: str) -> None:
     conn.execute("USE warehouse")
 
 
+# `bc-pipeline status` opens the file read-only for a moment, and may do so just while it is detached.
+REATTACH_LOCK_WAIT_S = 30.0
+
+
+def attach_when_unlocked(conn: duckdb.DuckDBPyConnection, path: str, wait_s: float = REATTACH_LOCK_WAIT_S) -> None:
+    """Attach the warehouse file, waiting up to `wait_s` for another process that holds it to let go."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            _attach(conn, path)
+            return
+        except duckdb.IOException as error:
+            if "Could not set lock" not in str(error):
+                raise
+            if time.monotonic() >= deadline:
+                error.add_note(f"another process held the warehouse file for over {wait_s:g} s while it was being "
+                               "attached again")
+                raise
+        time.sleep(0.05)
+
+
 def reattach_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     """Detach the warehouse file and attach it again, on the same connection; its cursors and their temporary
     tables stay. No cursor of the connection may be in a transaction.
@@ -612,7 +634,7 @@ def reattach_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
         run_sql(conn, "USE warehouse")
         run_sql(conn, "DETACH reattaching")
         raise
-    _attach(conn, path)
+    attach_when_unlocked(conn, path)
     run_sql(conn, "DETACH reattaching")
 
 

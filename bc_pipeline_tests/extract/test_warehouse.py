@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 
 import duckdb
+import pytest
 
 from bc_pipeline import warehouse
 from bc_pipeline.warehouse import open_warehouse, run_sql, stage_pages
@@ -236,3 +239,41 @@ def test_an_in_memory_warehouse_is_not_reattached(tmp_path):
     warehouse.reattach_warehouse(conn)
 
     assert run_sql(conn, "SELECT id FROM bigcommerce.orders") == [(1,)]
+
+
+def _hold_read_only(path, seconds: float) -> subprocess.Popen:
+    """Another process with the file open read-only for `seconds`, as `bc-pipeline status` has it for a moment."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, duckdb; conn = duckdb.connect(sys.argv[1], read_only=True); "
+         "print('open', flush=True); time.sleep(float(sys.argv[2]))", str(path), str(seconds)],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def test_attaching_again_waits_for_another_process_holding_the_file(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    open_warehouse(path).close()
+    host = duckdb.connect()
+    holder = _hold_read_only(path, 1.0)
+
+    # The file was held when this began: without waiting, the attach would have failed at once.
+    warehouse.attach_when_unlocked(host, str(path), wait_s=30)
+
+    assert holder.wait(timeout=5) == 0
+    assert run_sql(host, "SELECT count(*) FROM bigcommerce.orders") == [(0,)]
+
+
+def test_attaching_again_gives_up_on_a_file_held_too_long_and_says_so(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    open_warehouse(path).close()
+    holder = _hold_read_only(path, 5.0)
+    try:
+        with pytest.raises(duckdb.IOException) as raised:
+            warehouse.attach_when_unlocked(duckdb.connect(), str(path), wait_s=0.3)
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert "Could not set lock" in str(raised.value)
+    assert "another process held the warehouse file for over 0.3 s" in "\n".join(raised.value.__notes__)
