@@ -617,7 +617,8 @@ def attach_when_unlocked(conn: duckdb.DuckDBPyConnection, path: str, wait_s: flo
 
 def reattach_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     """Detach the warehouse file and attach it again, on the same connection; its cursors and their temporary
-    tables stay. No cursor of the connection may be in a transaction.
+    tables stay. No cursor of the connection may be in a transaction: DuckDB would keep the file open for it and
+    refuse to attach it again.
 
     DuckDB keeps what it knows of every row group written or read since the file was attached (a few KB a column
     each, outside its memory limit) until it is detached; attached again, it reads a table's row groups only as
