@@ -4,7 +4,7 @@ records, between two batches: DuckDB then forgets the row groups written so far 
 
 With row groups of 2,048 rows (`warehouse.ROW_GROUP_SIZE`), what DuckDB knows of them takes a few KB per column of
 every 2,048 rows staged, outside its memory limit: extracting the larger benchmark store (300,000 orders of 60
-columns, 700,000 line items) it grew by about 50 MiB, the whole step from the default store's peak to that store's.
+columns, some 700,000 line items) it grew by about 50 MiB, the whole step from the default store's peak to that store's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from bc_pipeline import warehouse
 # Measured on the benchmark's stores, extractor alone: every 5,000 records, the default store peaked at 215 to 223 MiB
 # against 234 to 238 MiB, for the same CPU; the larger store at 259 MiB against 290 MiB, in 88 s of CPU against 107 s
 # (the checkpoints and key lookups of a freshly attached file touch less of it). Every 1,000 records took a tenth more
-# CPU; every 20,000 left the default store's peak 10 to 15 MiB higher.
+# CPU; every 10,000 peaked a few MiB higher at the default store, every 20,000 the same at the larger one.
 REATTACH_EVERY_RECORDS = 5_000
 
 
