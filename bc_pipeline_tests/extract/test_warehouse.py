@@ -205,6 +205,37 @@ def test_rereading_the_same_page_is_harmless_and_duplicates_in_a_page_collapse(t
     conn.close()
 
 
+def test_line_items_come_from_every_kind_of_consignment_once_each(tmp_path):
+    conn = open_warehouse(tmp_path / "warehouse.duckdb")
+    ten = "Mon, 01 Jan 2024 10:00:00 +0000"
+    mixed = _order(1, ten, 1, [])
+    # Line 11 ships in two parcels, so both shipping consignments list it.
+    mixed["consignments"] = {
+        "shipping": [{"line_items": [{"id": 11, "quantity": 3}]},
+                     {"line_items": [{"id": 11, "quantity": 3}, {"id": 12, "quantity": 1}]}],
+        "pickups": [{"line_items": [{"id": 13, "name": "Café table", "applied_discounts": [{"id": "c1", "amount": "2.5"}]}]}],
+        "downloads": [{"line_items": [{"id": 14, "type": "digital"}]}],
+        "email": {"gift_certificates": [{"line_items": [{"id": 15, "price_ex_tax": "25.0000"}]}]},
+    }
+    without = _order(2, ten, 1, [])
+    without["consignments"] = None
+    odd = _order(3, ten, 1, [])
+    odd["consignments"] = {"shipping": [{"line_items": None}, {"line_items": [{"id": 31}]}], "email": []}
+
+    assert _stage_orders(conn, [mixed, without, odd]) == 3
+
+    assert run_sql(conn, "SELECT order_id, id, quantity, name, type, price_ex_tax, applied_discounts[1].amount "
+                         "FROM bigcommerce.order_line_items ORDER BY ALL") == [
+        (1, 11, 3, None, None, None, None),
+        (1, 12, 1, None, None, None, None),
+        (1, 13, None, "Café table", None, None, Decimal("2.5")),
+        (1, 14, None, None, "digital", None, None),
+        (1, 15, None, None, None, Decimal("25"), None),
+        (3, 31, None, None, None, None, None),
+    ]
+    conn.close()
+
+
 def _warehouse_oid(conn) -> int:
     return run_sql(conn, "SELECT database_oid FROM duckdb_databases() WHERE database_name = 'warehouse'")[0][0]
 
