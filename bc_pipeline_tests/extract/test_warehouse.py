@@ -213,7 +213,8 @@ def test_line_items_come_from_every_kind_of_consignment_once_each(tmp_path):
     mixed["consignments"] = {
         "shipping": [{"line_items": [{"id": 11, "quantity": 3}]},
                      {"line_items": [{"id": 11, "quantity": 3}, {"id": 12, "quantity": 1}]}],
-        "pickups": [{"line_items": [{"id": 13, "name": "Café table", "applied_discounts": [{"id": "c1", "amount": "2.5"}]}]}],
+        "pickups": [{"line_items": [{"id": 13, "name": "Café table",
+                                     "applied_discounts": [{"id": "c1", "amount": "2.5"}]}]}],
         "downloads": [{"line_items": [{"id": 14, "type": "digital"}]}],
         "email": {"gift_certificates": [{"line_items": [{"id": 15, "price_ex_tax": "25.0000"}]}]},
     }
