@@ -159,12 +159,15 @@ class StagingTable:
         )
 
 
+def _field_paths(columns: tuple[Column, ...]) -> list[str]:
+    """The JSON paths `columns` read, each once, in the order they first appear."""
+    return list(dict.fromkeys(path for column in columns for path in FIELD_TOKEN.findall(column.expression)))
+
+
 def _fields_reader(columns: tuple[Column, ...], fields: str) -> tuple[str, Callable[[str], str]]:
     """The JSON paths `columns` read, as one DuckDB list, and how an expression reads its fields from the list
     `fields` (json_extract_string of that list): one parse of the record serves every column."""
-    paths: list[str] = []
-    for column in columns:
-        paths += [path for path in FIELD_TOKEN.findall(column.expression) if path not in paths]
+    paths = _field_paths(columns)
 
     def reading(expression: str) -> str:
         return FIELD_TOKEN.sub(lambda match: f"{fields}[{paths.index(match.group(1)) + 1}]", expression)
@@ -180,9 +183,8 @@ def _struct_reader(columns: tuple[Column, ...], record: str) -> tuple[dict, Call
     """The json_transform structure holding the fields `columns` read (dotted paths nest), each as text, and how an
     expression reads its fields from the struct `record` it gives."""
     shape: dict = {}
-    for column in columns:
-        for path in FIELD_TOKEN.findall(column.expression):
-            shape = _merged_shapes(shape, _shape_at(path, "VARCHAR"))
+    for path in _field_paths(columns):
+        shape = _merged_shapes(shape, _shape_at(path, "VARCHAR"))
 
     def reading(expression: str) -> str:
         return FIELD_TOKEN.sub(
@@ -196,6 +198,9 @@ def _shape_at(path: str, value: dict | str) -> dict:
     """The json_transform structure that reaches `value` at `path` (field names; `name[*]`: each element of a list)."""
     for step in reversed(path.split(".")):
         name = step.removesuffix("[*]")
+        if "[" in name:
+            # A structure can only say "every element"; an index would silently read nothing.
+            raise ValueError(f"a child table can read a JSON path with no index but [*], not {path!r}")
         value = {name: [value] if step.endswith("[*]") else value}
     return value
 
