@@ -237,6 +237,16 @@ def test_line_items_come_from_every_kind_of_consignment_once_each(tmp_path):
     conn.close()
 
 
+def test_a_child_table_reading_an_indexed_path_is_refused_with_the_path():
+    child = warehouse.StagingTable(
+        "gifts", ("order_id", "id"),
+        (warehouse.Column("order_id", "BIGINT", "parent_id"), warehouse.Column("id", "BIGINT", warehouse.field("ids[0]"))),
+        parent=warehouse.ORDERS, records=("gifts[*]",), parent_column="order_id",
+    )
+    with pytest.raises(ValueError, match=r"ids\[0\]"):
+        child.child_rows("parents")
+
+
 def _warehouse_oid(conn) -> int:
     return run_sql(conn, "SELECT database_oid FROM duckdb_databases() WHERE database_name = 'warehouse'")[0][0]
 
