@@ -122,6 +122,7 @@ def _extract(
         memory_limit = warehouse.duckdb_memory_limit(cur)
         warehouse.mark_run_started(cur, key, datetime.now(timezone.utc))
         state = warehouse.read_sync_state(cur, key)
+        gate.staged_ids.track(cur, spec.table)
     if not spec.incremental:
         _commit_pages(cur, spec, key, [single_object_page(client, spec)], tally, advance_to=None,
                       memory_limit=memory_limit, gate=gate)
@@ -208,11 +209,13 @@ def _commit_pages(
     page also moves the watermark. When they fail together, each page is committed on its own, so the pages
     before the one that cannot be staged are kept and the error is that page's."""
     bodies = [page.content for page in batch if page.content]
+    ids = [i for page in batch for i in page.ids]
+    new_records = gate.staged_ids.all_new(spec.table, ids)
     last = batch[-1]
     try:
         with gate.in_use(), warehouse.transaction(cur):
             rows = warehouse.stage_pages(cur, spec.table, spec.child_tables, bodies, spec.records_path,
-                                         memory_limit=memory_limit) if bodies else 0
+                                         memory_limit=memory_limit, new_records=new_records) if bodies else 0
             if last.last:
                 warehouse.save_progress(cur, key, window_start=None, window_end=None, resume_after=None,
                                         watermark=advance_to)
@@ -220,12 +223,19 @@ def _commit_pages(
                 warehouse.save_progress(cur, key, window_start=last.window.start, window_end=last.window.end,
                                         resume_after=last.resume)
     except Exception:
+        if new_records:
+            # Taken for new, a record another stream thread staged meanwhile breaks the key; with the join, the
+            # same pages replace it.
+            gate.staged_ids.forget(spec.table)
+            _commit_pages(cur, spec, key, batch, tally, advance_to=advance_to, memory_limit=memory_limit, gate=gate)
+            return
         if len(batch) == 1:
             raise
         for page in batch:
             _commit_pages(cur, spec, key, [page], tally, advance_to=advance_to, memory_limit=memory_limit,
                           gate=gate)
         return
+    gate.staged_ids.add(spec.table, ids)
     tally.count(batch, rows)
     gate.staged(rows)
 

@@ -124,10 +124,12 @@ class Page:
     attempts: int             # requests it took, retries included
     rate_limited: int         # of which refused with 429
     window: ScanWindow | None = None   # closed (its end known); None for a single object
+    ids: tuple[int, ...] = ()          # of the records in `content`; none for a single object
 
     @classmethod
     def of(cls, listed: Listed, resume: str | None, last: bool, window: ScanWindow) -> Page:
-        return cls(listed.content if listed.ids else None, resume, last, listed.attempts, listed.rate_limited, window)
+        return cls(listed.content if listed.ids else None, resume, last, listed.attempts, listed.rate_limited, window,
+                   tuple(listed.ids))
 
 
 def read_store_clock(client: BigCommerceClient) -> datetime:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import duckdb
 
 from bc_pipeline import warehouse
+from bc_pipeline.bigcommerce.staged_ids import StagedIds
 
 # Measured on the benchmark's stores, extractor alone: every 5,000 records, the default store peaked at 215 to 223 MiB
 # against 234 to 238 MiB, for the same CPU; the larger store at 259 MiB against 290 MiB, in 88 s of CPU against 107 s
@@ -37,6 +38,7 @@ class StagingGate:
         self._reattaching = False
         self._changed = threading.Condition()
         self.reattached = 0
+        self.staged_ids = StagedIds()
 
     @contextmanager
     def in_use(self) -> Iterator[None]:

@@ -319,3 +319,25 @@ def test_attaching_again_gives_up_on_a_file_held_too_long_and_says_so(tmp_path):
 
     assert "Could not set lock" in str(raised.value)
     assert "another process held the warehouse file for over 0.3 s" in "\n".join(raised.value.__notes__)
+
+
+def test_records_known_to_be_new_are_staged_without_reading_the_stored_row_groups(tmp_path):
+    conn = open_warehouse(tmp_path / "warehouse.duckdb")
+    # Batches from both ends of the id range, as the two-ended orders scan stages them: every row group spans it.
+    for n in range(16):
+        ids = [*range(1 + n * 500, 501 + n * 500), *range(99_500 - n * 500, 100_000 - n * 500)]
+        _stage_orders(conn, [_order(i, "2024-01-01T00:00:00Z", 11, [i]) for i in ids])
+        run_sql(conn, "CHECKPOINT")
+    middle = [json.dumps([_order(i, "2024-01-01T00:00:00Z", 11, [i]) for i in range(50_000, 50_250)]).encode()]
+    read = {}
+    for new_records in (False, True):
+        warehouse.reattach_warehouse(conn)
+        before = cached_table_bytes(conn)
+        run_sql(conn, "BEGIN TRANSACTION")
+        stage_pages(conn, warehouse.ORDERS, (warehouse.ORDER_LINE_ITEMS,), middle, "$[*]", new_records=new_records)
+        run_sql(conn, "ROLLBACK")
+        read[new_records] = cached_table_bytes(conn) - before
+    # Looking for stored versions reads a block for each of the 8 row groups; new records are appended to the last
+    # one, whose blocks are all they read.
+    block = 256 * 1024
+    assert read[True] <= 2 * block and read[False] >= 8 * block
