@@ -207,7 +207,8 @@ def _commit_pages(
 ) -> None:
     """Stage consecutive pages and record the scan's progress after the last of them atomically; the window's last
     page also moves the watermark. When they fail together, each page is committed on its own, so the pages
-    before the one that cannot be staged are kept and the error is that page's."""
+    before the one that cannot be staged are kept and the error is that page's. Pages staged as new records (see
+    `staged_ids`) that fail are staged again as any others."""
     bodies = [page.content for page in batch if page.content]
     ids = [i for page in batch for i in page.ids]
     new_records = gate.staged_ids.all_new(spec.table, ids)
