@@ -33,11 +33,9 @@ class StagedIds:
     def track(self, cur: duckdb.DuckDBPyConnection, table: warehouse.StagingTable) -> None:
         """Start tracking `table` if it holds no rows; the first stream to call it for a table decides."""
         with self._lock:
-            if table.name in self._bits:
-                return
-        empty = table.key == ("id",) and not warehouse.run_sql(cur, f"SELECT 1 FROM {table.qualified} LIMIT 1")
-        with self._lock:
-            self._bits.setdefault(table.name, bytearray() if empty else None)
+            if table.name not in self._bits:
+                empty = table.key == ("id",) and not warehouse.run_sql(cur, f"SELECT 1 FROM {table.qualified} LIMIT 1")
+                self._bits[table.name] = bytearray() if empty else None
 
     def all_new(self, table: warehouse.StagingTable, ids: Collection[int]) -> bool:
         """Whether none of `ids` is stored in `table`: only ever true for a tracked table."""
