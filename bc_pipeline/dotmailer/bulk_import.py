@@ -81,21 +81,35 @@ def build_chunks(
     """
     envelope = len(head) + len(tail)
     items: list[Item] = []
-    parts: list[bytes] = []
+    parts: list[bytes] = [head]
     size = envelope
     for item, encoded in encoded_items:
         if envelope + len(encoded) > max_bytes:
             on_oversized(item, envelope + len(encoded))
             continue
-        separator = 1 if parts else 0
-        if parts and (size + separator + len(encoded) > max_bytes or len(items) >= max_items):
-            yield Chunk(items, head + b",".join(parts) + tail)
-            items, parts, size, separator = [], [], envelope, 0
+        separator = 1 if items else 0
+        if items and (size + separator + len(encoded) > max_bytes or len(items) >= max_items):
+            yield _sealed(items, parts, head, tail)
+            items, size, separator = [], envelope, 0
+        if separator:
+            parts.append(b",")
         items.append(item)
         parts.append(encoded)
         size += separator + len(encoded)
-    if parts:
-        yield Chunk(items, head + b",".join(parts) + tail)
+    if items:
+        yield _sealed(items, parts, head, tail)
+
+
+def _sealed(items: list[Item], parts: list[bytes], head: bytes, tail: bytes) -> Chunk[Item]:
+    """The chunk of `items`, its body joined from `parts` in one copy; `parts` is left holding `head` alone.
+
+    A body is megabytes (12 MB for 10,000 orders). Joined as `head + b",".join(parts) + tail` it was copied three
+    times, and the parts stayed referenced from the paused generator while the chunk was sent.
+    """
+    parts.append(tail)
+    chunk = Chunk(items, b"".join(parts))
+    parts[:] = [head]
+    return chunk
 
 
 FIRST_POLL_SECONDS = 0.25
@@ -174,6 +188,8 @@ def run_import_window(
             busy_waits = 0
             waits = poll_waits(poll_interval)
             active.append(_ActiveImport(chunk.items, import_id, client.monotonic() + poll_timeout, waits, next(waits)))
+            # Sent: its body is not kept while the running imports are polled and their outcomes recorded.
+            chunk = None
         if not active:
             if held is None:
                 return
