@@ -45,8 +45,8 @@ def test_a_memory_cap_that_is_not_a_size_is_refused_by_name(tmp_path, monkeypatc
     (load_memory_limit, "64MB", "24MB", "22.8 MiB"),
     (extraction_memory_limit, None, "128MB", "122.0 MiB"), (extraction_memory_limit, "1GB", "500MB", "476.8 MiB"),
     (extraction_memory_limit, "64MB", "32MB", "30.5 MiB"),
-    (transform_memory_limit, None, "160MB", "152.5 MiB"), (transform_memory_limit, "1GB", "625MB", "596.0 MiB"),
-    (transform_memory_limit, "64MB", "40MB", "38.1 MiB"),
+    (transform_memory_limit, None, "128MB", "122.0 MiB"), (transform_memory_limit, "1GB", "500MB", "476.8 MiB"),
+    (transform_memory_limit, "64MB", "32MB", "30.5 MiB"),
 ])
 def test_the_steps_take_caps_of_their_own_from_the_warehouse(tmp_path, monkeypatch, step_cap, warehouse_cap, cap,
                                                              reported):

@@ -17,6 +17,9 @@ name; which contact and email it has is recomputed for every order each time, si
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 
 from bc_pipeline.transform.contacts import VALID_EMAIL
@@ -175,13 +178,29 @@ SELECT key, email_key, email, rejected_reason, now() FROM changed_orders WHERE r
 FINGERPRINT_SQL = "SELECT md5(? || '|' || coalesce(any_value(name), '')) FROM bigcommerce.store"
 
 
+@contextmanager
+def joins_built_as_written(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Build each hash join's table from the side the SQL joins in (the customers, the contacts), not the orders.
+
+    DuckDB expects few orders to pass the listing filters and builds from them instead, every column of every order:
+    80 to 100 MiB of hash tables at 300,000 orders, where built as written they took 36 MiB and the whole build fit
+    under half the warehouse's cap. The setting is the DuckDB instance's, so the one before is put back.
+    """
+    [(disabled,)] = conn.execute("SELECT current_setting('disabled_optimizers')").fetchall()
+    conn.execute(f"SET disabled_optimizers = '{','.join(filter(None, [disabled, 'build_side_probe_side']))}'")
+    try:
+        yield
+    finally:
+        conn.execute(f"SET disabled_optimizers = '{disabled}'")
+
+
 def build_order_insight(conn: duckdb.DuckDBPyConnection, *, batch_orders: int = BATCH_ORDERS) -> None:
     """Bring the outbound and rejected orders up to date in one transaction; needs transform/contacts built first.
 
     Everything is rebuilt when there is no earlier build or what every record depends on changed.
     """
     ensure_deleted_records(conn)
-    with building(conn, "the Orders Insight records"), transaction(conn):
+    with building(conn, "the Orders Insight records"), joins_built_as_written(conn), transaction(conn):
         conn.execute(BUILDS_DDL)
         [(fingerprint,)] = conn.execute(FINGERPRINT_SQL, [ORDER_CONTACTS_SQL + INSERT_OUTBOUND_SQL]).fetchall()
         previous = conn.execute(
