@@ -52,10 +52,11 @@ def drop_primary_key(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -
     """Rebuild `schema.table` without its primary key, if it has one (files from before the key was dropped).
 
     The import rows tables hold an import's rows only while it is in flight, and their rows are unique by
-    construction. A load streams what it sends through a cursor whose transaction stays open, and while it is open a
-    key's index keeps an entry for every row any import wrote, deleted or not: at the benchmark's larger store the
-    Orders load's indexes held 30 MB of DuckDB's memory at the end against 13 MB without this one, and under a 96MB
-    cap the load ran out of memory with it and finished without it. DuckDB cannot drop a key in place."""
+    construction. Loads once streamed what they sent through a cursor whose transaction stayed open (see
+    `load/key_ranges.py`), and while it was open a key's index kept an entry for every row any import wrote, deleted or
+    not: at the benchmark's larger store the Orders load's indexes held 30 MB of DuckDB's memory at the end against 13
+    MB without this one, and under a 96MB cap the load ran out of memory with it and finished without it. A key
+    would guard nothing the construction does not. DuckDB cannot drop a key in place."""
     [(keyed,)] = conn.execute(
         """SELECT count(*) FROM duckdb_constraints()
            WHERE schema_name = ? AND table_name = ? AND constraint_type = 'PRIMARY KEY'""",

@@ -18,6 +18,7 @@ from bc_pipeline.dotmailer.address_books import remove_contacts_from_book
 from bc_pipeline.dotmailer.client import DotmailerClient
 from bc_pipeline.dotmailer.contacts import ContactImportReport, import_contacts, resume_contact_import
 from bc_pipeline.ledger import ACCEPTED_IMPORTS_KEPT
+from bc_pipeline.load.key_ranges import in_range, key_ranges
 from bc_pipeline.transform.contacts import SUBSCRIBERS_BOOK
 from bc_pipeline.warehouse import LoadTooLarge, lists_as_table, transaction, within_memory_limit
 
@@ -122,7 +123,7 @@ def _switch_book(conn: duckdb.DuckDBPyConnection, book: str, book_id: int) -> bo
 
 def _stage_pending(conn: duckdb.DuckDBPyConnection, book: str) -> int:
     """Outbound rows whose hash differs from what the book last accepted, minus hopeless retries; how many."""
-    # A real table, not a temp one: the reader in _pending_contacts is another connection.
+    # In the file, not a temp table, which DuckDB would hold in memory.
     conn.execute(
         """CREATE TABLE IF NOT EXISTS dotmailer.pending_contacts (
                book VARCHAR, email_key VARCHAR, email VARCHAR, data_fields VARCHAR, hash VARCHAR)"""
@@ -145,13 +146,14 @@ def _stage_pending(conn: duckdb.DuckDBPyConnection, book: str) -> int:
 
 
 def _pending_contacts(conn: duckdb.DuckDBPyConnection, book: str, book_id: int) -> Iterator[dict]:
-    # A cursor of its own: the ledger writes in on_accepted go through `conn` meanwhile.
-    reader = conn.cursor()
-    reader.execute(
-        "SELECT email, data_fields FROM dotmailer.pending_contacts WHERE book = $book ORDER BY email_key", {"book": book}
-    )
     subscribed = {"status": "subscribed", "opt_in_type": "single"} if book == SUBSCRIBERS_BOOK else {}
-    while batch := reader.fetchmany(READ_BATCH):
+    for params in key_ranges(conn, "dotmailer.pending_contacts", "email_key", "book = $book", {"book": book},
+                             READ_BATCH):
+        batch = conn.execute(
+            f"""SELECT email, data_fields FROM dotmailer.pending_contacts WHERE book = $book AND {in_range("email_key")}
+                ORDER BY email_key""",
+            params,
+        ).fetchall()
         for email, data_fields in batch:
             yield {"email": email, "data_fields": json.loads(data_fields), "lists": [book_id], **subscribed}
 

@@ -28,6 +28,7 @@ from bc_pipeline.dotmailer.insight import (
 )
 from bc_pipeline.ledger import ACCEPTED_IMPORTS_KEPT, ensure_ledger
 from bc_pipeline.load.insight_ledger import ensure_insight_ledger
+from bc_pipeline.load.key_ranges import in_range, key_ranges
 from bc_pipeline.warehouse import (
     LoadTooLarge,
     lists_as_table,
@@ -232,17 +233,16 @@ def _stage_pending(conn: duckdb.DuckDBPyConnection, collection: InsightCollectio
 
 
 def _pending_records(conn: duckdb.DuckDBPyConnection, collection: InsightCollection) -> Iterator[dict]:
-    # A cursor of its own: the ledger writes in on_accepted go through `conn` meanwhile. No ORDER BY: a sort would
-    # hold every pending record (hundreds of MB for a large store's first load) where a scan streams them. The JSON
-    # streams from the outbound table: copied into the pending table first, it was held in DuckDB's cache twice
-    # (20 MiB more at the peak of a first load of 28,000 orders).
-    reader = conn.cursor()
-    reader.execute(
-        f"SELECT o.key, {collection.owner_email}, o.json::VARCHAR FROM {collection.outbound_table} o "
-        "WHERE o.key IN (SELECT key FROM dotmailer.pending_insight WHERE collection = $collection)",
-        {"collection": collection.name},
-    )
-    while batch := reader.fetchmany(READ_BATCH):
+    # The JSON is read from the outbound table as it goes: copied into the pending table first, it was held in DuckDB's
+    # cache twice (20 MiB more at the peak of a first load of 28,000 orders).
+    for params in key_ranges(conn, "dotmailer.pending_insight", "key", "collection = $collection",
+                             {"collection": collection.name}, READ_BATCH):
+        batch = conn.execute(
+            f"""SELECT o.key, {collection.owner_email}, o.json::VARCHAR FROM {collection.outbound_table} o
+                WHERE {in_range("o.key")} AND o.key IN (
+                    SELECT key FROM dotmailer.pending_insight WHERE collection = $collection AND {in_range("key")})""",
+            params,
+        ).fetchall()
         for key, email, record_json in batch:
             yield {"key": key, "email": email, "json": record_json}
 

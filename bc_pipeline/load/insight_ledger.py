@@ -26,7 +26,7 @@ INSIGHT_LEDGER_DDL = (
     """CREATE TABLE IF NOT EXISTS dotmailer.insight_failures (
         collection VARCHAR, key VARCHAR, contact_email VARCHAR, reason VARCHAR, detail VARCHAR, hash VARCHAR,
         import_id VARCHAR, failed_at TIMESTAMPTZ, PRIMARY KEY (collection, key))""",
-    # The records one load is about to send; a table, not a temp one, because another cursor streams it.
+    # The records one load is about to send; in the file, not a temp table, which DuckDB would hold in memory.
     """CREATE TABLE IF NOT EXISTS dotmailer.pending_insight (
         collection VARCHAR, key VARCHAR, contact_email VARCHAR, hash VARCHAR)""",
     # Files from before the loads read each record's JSON from its outbound table as they send it.
