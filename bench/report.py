@@ -360,7 +360,7 @@ WHY_MISSED = {
     "without a copy of their JSON (9bcfe92, about 7% less), the warehouse attached afresh every 5,000 staged records "
     "(7faf639: 88 s of extraction CPU against 107 s at the larger store).",
     "rss": "Python's share stays flat (pages stream through). Each step caps DuckDB: the extraction at 128MB (half "
-    "of `BC_PIPELINE_DUCKDB_MEMORY_LIMIT`), the transforms at 160MB on one DuckDB thread, the loads at 96MB. What "
+    "of `BC_PIPELINE_DUCKDB_MEMORY_LIMIT`), the transforms at 128MB on one DuckDB thread, the loads at 96MB. What "
     "sets the extractor's peak at the default store is DuckDB's checkpoints: after every 16 MB of write-ahead log, "
     "and whenever the extraction attaches the warehouse again, DuckDB writes what was staged into the file, "
     "compressed. Traced at 317e1dc, a checkpoint of about 10 MB of log took the extractor up by 45 to 53 MiB, where "
